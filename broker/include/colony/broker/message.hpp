@@ -1,0 +1,126 @@
+#pragma once
+/// The protocol: every message is a plain struct, and `message` is the variant of all of them.
+/// Handlers visit it without a catch-all, so a new message is a compile error wherever it is not
+/// handled. Every message converts to and from JSON (`{"type": "ping", ...fields}`) with
+/// to_json and message_from_json.
+#include <boost/describe/class.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "colony/base/error.hpp"
+#include "colony/base/time.hpp"
+#include "colony/broker/ids.hpp"
+
+namespace colony::broker {
+namespace msg {
+
+/// A probe: health checks, request/response round trips, tests.
+struct ping {
+  static constexpr std::string_view type = "ping";
+  std::uint64_t value = 0;  ///< echoed back in the pong
+};
+BOOST_DESCRIBE_STRUCT(ping, (), (value))
+
+/// The answer to a ping.
+struct pong {
+  static constexpr std::string_view type = "pong";
+  std::uint64_t value = 0;  ///< the ping's value
+};
+BOOST_DESCRIBE_STRUCT(pong, (), (value))
+
+/// A token passed from agent to agent (relay rings, load generators, the kernel stress world).
+struct token {
+  static constexpr std::string_view type = "token";
+  std::uint64_t id = 0;         ///< which token
+  std::uint64_t hops_left = 0;  ///< forwards still to make
+  std::uint64_t seed = 0;       ///< randomness carried by the token, independent of arrival order
+};
+BOOST_DESCRIBE_STRUCT(token, (), (id, hops_left, seed))
+
+/// Delivered to a requester when no reply came within the request's timeout.
+struct timeout {
+  static constexpr std::string_view type = "timeout";
+  correlation_id request{};  ///< the request that got no reply
+  agent_id peer{};           ///< whom it was sent to
+};
+BOOST_DESCRIBE_STRUCT(timeout, (), (request, peer))
+
+/// Delivered to a parent when the agent it asked for exists (child == no_agent: the spawn failed,
+/// and a spawn_failed event says why).
+struct spawned {
+  static constexpr std::string_view type = "spawned";
+  agent_id child{};     ///< the new agent's id
+  std::uint64_t tag{};  ///< the tag the parent gave in spawn_options
+  std::string name;     ///< the new agent's name ("" if none)
+};
+BOOST_DESCRIBE_STRUCT(spawned, (), (child, tag, name))
+
+/// Delivered to a parent when one of its children has stopped.
+struct stopped {
+  static constexpr std::string_view type = "stopped";
+  agent_id who{};      ///< the agent that stopped
+  std::string reason;  ///< why: "stopped by 12", "failed: ...", ...
+  agent_id heir{};     ///< where its mail now goes (no_agent: dead-lettered)
+  boost::json::object details;  ///< the numbers behind the decision (may be empty)
+};
+BOOST_DESCRIBE_STRUCT(stopped, (), (who, reason, heir, details))
+
+/// A unit of work from the workload.
+struct task_request {
+  static constexpr std::string_view type = "task_request";
+  task_id task{};            ///< the task's id, unique in the run
+  std::string family;        ///< the task family it was drawn from
+  std::string domain;        ///< its domain ("finance", "legal", ...)
+  std::string text;          ///< the task's text
+  double difficulty = 0;     ///< 0..1, lowers the chance of a correct answer
+  double complexity = 0;     ///< 0..1, drives routing tiers and committees
+  std::uint32_t options = 0; ///< number of answer options
+  std::uint32_t attempt = 0; ///< 0 for the first try, then retries and corrections
+};
+BOOST_DESCRIBE_STRUCT(task_request, (),
+                      (task, family, domain, text, difficulty, complexity, options, attempt))
+
+/// The outcome of a task request.
+struct task_result {
+  static constexpr std::string_view type = "task_result";
+  task_id task{};                ///< the task answered
+  bool ok = false;               ///< false when the work failed (error says why)
+  std::int32_t answer = -1;      ///< the chosen option, -1 when none
+  double confidence = 0;         ///< the answerer's confidence, 0..1
+  double cost = 0;               ///< money spent on this answer
+  std::uint32_t tokens_in = 0;   ///< prompt tokens spent
+  std::uint32_t tokens_out = 0;  ///< completion tokens spent
+  std::string error;             ///< what went wrong when !ok
+};
+BOOST_DESCRIBE_STRUCT(task_result, (),
+                      (task, ok, answer, confidence, cost, tokens_in, tokens_out, error))
+
+}  // namespace msg
+
+/// Every message of the protocol.
+using message = std::variant<msg::ping, msg::pong, msg::token, msg::timeout, msg::spawned,
+                             msg::stopped, msg::task_request, msg::task_result>;
+
+/// The message's type name, as written in JSON ("task_request").
+[[nodiscard]] std::string_view type_name(const message& m) noexcept;
+
+/// `{"type": "<name>", ...fields}`. Use this, not boost::json::value_from: Boost.JSON's own
+/// std::variant conversion would write the alternative without its type name.
+[[nodiscard]] boost::json::value to_json(const message& m);
+
+/// Reads a message written by value_from. Fails with errc::bad_input naming the problem.
+[[nodiscard]] result<message> message_from_json(const boost::json::value& v);
+
+/// Helper for visiting a message with one lambda per type.
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+}  // namespace colony::broker

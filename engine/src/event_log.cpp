@@ -1,0 +1,55 @@
+#include "colony/engine/event_log.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include "colony/base/log.hpp"
+
+namespace colony::engine {
+
+event_log::~event_log() {
+  if (file_ && !buffer_.empty()) {
+    if (auto r = flush(); !r) log::get("engine").error("event log: {}", r.error().message);
+  }
+}
+
+result<event_log> event_log::open(const std::filesystem::path& path) {
+  event_log log;
+  log.file_.reset(std::fopen(path.c_str(), "wb"));
+  if (!log.file_) {
+    return fail(errc::io_error,
+                path.string() + ": cannot create the event log: " + std::strerror(errno));
+  }
+  log.path_ = path;
+  return log;
+}
+
+void event_log::write(std::string_view line) {
+  buffer_.append(line);
+  buffer_.push_back('\n');
+  ++lines_;
+}
+
+void event_log::maybe_flush() {
+  if (!file_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (buffer_.size() >= flush_bytes || now - last_flush_ >= flush_interval) {
+    if (auto r = flush(); !r) log::get("engine").error("event log: {}", r.error().message);
+  }
+}
+
+result<void> event_log::flush() {
+  last_flush_ = std::chrono::steady_clock::now();
+  if (!file_) return {};
+  if (!buffer_.empty() &&
+      std::fwrite(buffer_.data(), 1, buffer_.size(), file_.get()) != buffer_.size()) {
+    return fail(errc::io_error, path_.string() + ": write failed: " + std::strerror(errno));
+  }
+  buffer_.clear();
+  if (std::fflush(file_.get()) != 0) {
+    return fail(errc::io_error, path_.string() + ": flush failed: " + std::strerror(errno));
+  }
+  return {};
+}
+
+}  // namespace colony::engine

@@ -1,0 +1,955 @@
+#include "colony/engine/sim_runtime.hpp"
+
+#include <algorithm>
+#include <barrier>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json/serialize.hpp>
+#include <deque>
+#include <exception>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "colony/base/assert.hpp"
+#include "colony/base/log.hpp"
+#include "colony/broker/registry.hpp"
+
+namespace colony::engine {
+namespace {
+
+using broker::envelope;
+using broker::envelope_kind;
+using broker::raw;
+
+enum class slot_state : std::uint8_t { empty, starting, alive, stopped };
+
+// Bookkeeping only agents that use requests, timers or restarts pay for.
+struct slot_extras {
+  std::vector<std::pair<correlation_id, agent_id>> pending;  // requests awaiting a reply
+  std::vector<timer_id> timers;                              // timers not yet fired or cancelled
+  actor_factory factory;                                     // for failure_policy::restart
+};
+
+// One agent. Touched during a window only by the thread that owns the agent's shard.
+struct slot {
+  std::unique_ptr<actor> impl;
+  std::unique_ptr<slot_extras> extras;
+  rng random;
+  std::uint64_t next_seq = 0;
+  agent_id parent{};
+  agent_id heir{};
+  slot_state state = slot_state::empty;
+  failure_policy policy = failure_policy::stop;
+
+  slot_extras& more() {
+    if (!extras) extras = std::make_unique<slot_extras>();
+    return *extras;
+  }
+};
+
+// A line of the event log with its sort key. Sorting by (t, agent, phase, seq) gives the same
+// order whichever thread produced it: one agent's events in a window all come from one thread,
+// in the order the agent logged them, and barrier-made events (phase 1) follow.
+struct event_record {
+  sim_time t;
+  std::uint64_t agent;
+  std::uint32_t phase;
+  std::uint64_t seq;
+  std::string line;
+
+  auto key() const { return std::tie(t, agent, phase, seq); }
+};
+
+// A structural change asked for during a window, applied at the barrier in (t, agent, seq)
+// order.
+struct structural_op {
+  enum class kind : std::uint8_t { spawn, subscribe, unsubscribe, join, leave, remove };
+  sim_time t;
+  agent_id agent;
+  std::uint64_t seq;
+  kind what;
+  std::string name;       // topic or group name (subscribe, join)
+  std::uint64_t id = 0;   // topic or group id (unsubscribe, leave)
+  actor_factory make;     // spawn
+  spawn_options options;  // spawn
+
+  auto key() const { return std::tie(t, agent, seq); }
+};
+
+// The delivery order key. Start deliveries sort first so an agent starts before its first mail.
+struct batch_entry {
+  std::uint64_t to;
+  sim_time t;
+  std::uint8_t not_start;
+  std::uint8_t inverse_priority;
+  std::uint64_t from;
+  std::uint64_t seq;
+  envelope* env;
+
+  static batch_entry of(envelope& e) {
+    return {raw(e.to),
+            e.deliver_time,
+            static_cast<std::uint8_t>(e.kind == envelope_kind::start ? 0 : 1),
+            static_cast<std::uint8_t>(broker::max_priority - e.priority),
+            raw(e.from),
+            e.seq,
+            &e};
+  }
+  auto key() const { return std::tie(to, t, not_start, inverse_priority, from, seq); }
+  friend bool operator<(const batch_entry& a, const batch_entry& b) { return a.key() < b.key(); }
+};
+
+// Same order for the self-deliveries an agent makes inside the window it is running in.
+struct local_later {
+  bool operator()(const envelope& a, const envelope& b) const {
+    return std::tuple(a.deliver_time, broker::max_priority - a.priority, raw(a.from), a.seq) >
+           std::tuple(b.deliver_time, broker::max_priority - b.priority, raw(b.from), b.seq);
+  }
+};
+
+constexpr int max_forwards = 16;
+
+}  // namespace
+
+struct sim_runtime::impl {
+  class sim_context;
+
+  // Everything one thread produces during a window. Index `threads` is the barrier's own.
+  struct worker {
+    std::vector<std::vector<envelope>> out[2];  // [parity][destination shard]
+    std::int64_t min_window_sent = std::numeric_limits<std::int64_t>::max();
+    std::vector<event_record> events;
+    std::vector<structural_op> ops;
+    std::uint64_t event_seq = 0;
+    std::uint64_t op_seq = 0;
+    run_stats counters;
+    sim_time last_delivery = 0;
+    std::optional<std::tuple<sim_time, std::uint64_t, std::string>> run_failure;
+    // Scratch for processing a shard.
+    std::vector<batch_entry> batch;
+    std::vector<envelope> local;  // heap of self-deliveries due inside the current window
+    std::unique_ptr<sim_context> ctx;
+  };
+
+  // The agents whose id maps to it, by their future mail: window index -> envelopes.
+  struct shard {
+    std::map<std::int64_t, std::vector<envelope>> calendar;
+    std::vector<std::vector<envelope>> spare;
+  };
+
+  explicit impl(sim_config c) : config(c) {
+    COLONY_ASSERT(config.threads > 0);
+    COLONY_ASSERT(config.lookahead > 0);
+    workers.resize(config.threads + 1);
+    for (auto& w : workers) {
+      w.out[0].resize(config.threads);
+      w.out[1].resize(config.threads);
+    }
+    shards.resize(config.threads);
+    slots.emplace_back();  // id 0: the world outside
+    for (auto& w : workers) w.ctx = std::make_unique<sim_context>(*this, w);
+  }
+  ~impl();
+
+  // --- addressing ---------------------------------------------------------------------------
+
+  std::int64_t window_of(sim_time t) const { return t / config.lookahead; }
+  std::size_t shard_of(agent_id id) const {
+    // Blocks of 64 consecutive ids share a shard: neighbours (rings, families spawned together)
+    // stay on one thread, and shards stay balanced as agents are added.
+    return static_cast<std::size_t>((raw(id) >> 6) % config.threads);
+  }
+  slot* find(agent_id id) {
+    const auto i = raw(id);
+    if (i == 0 || i >= slots.size()) return nullptr;
+    return &slots[i];
+  }
+
+  // --- sending --------------------------------------------------------------------------------
+
+  void enqueue(worker& w, envelope&& e) {
+    w.min_window_sent = std::min(w.min_window_sent, window_of(e.deliver_time));
+    w.out[1 - parity][shard_of(e.to)].push_back(std::move(e));
+  }
+
+  // Outside a run (set-up, post): straight into the calendar.
+  void enqueue_outside(envelope&& e) {
+    auto& bucket = shards[shard_of(e.to)].calendar[window_of(e.deliver_time)];
+    bucket.push_back(std::move(e));
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  static std::string event_line(sim_time t, std::string_view type, agent_id agent,
+                                boost::json::object&& fields) {
+    boost::json::object o;
+    o.reserve(fields.size() + 3);
+    o["t"] = t;
+    o["type"] = type;
+    o["agent"] = raw(agent);
+    for (auto& kv : fields) o[kv.key()] = std::move(kv.value());
+    return boost::json::serialize(o);
+  }
+
+  void log(worker& w, sim_time t, agent_id agent, std::uint32_t phase, std::string_view type,
+           boost::json::object fields) {
+    w.events.push_back(
+        {t, raw(agent), phase, w.event_seq++, event_line(t, type, agent, std::move(fields))});
+  }
+
+  void dead_letter(worker& w, const envelope& e, std::string_view reason) {
+    ++w.counters.dead_letters;
+    log(w, e.deliver_time, e.to, 0, "dead_letter",
+        {{"from", raw(e.from)},
+         {"to", raw(e.to)},
+         {"message", broker::type_name(e.payload)},
+         {"kind", broker::to_string(e.kind)},
+         {"reason", reason}});
+  }
+
+  // --- processing a window --------------------------------------------------------------------
+
+  void process_shard(std::size_t s);
+  void process_agent(worker& w, agent_id id, std::size_t begin, std::size_t end);
+  void deliver(worker& w, sim_context& ctx, agent_id id, envelope& e);
+  void run_handler(worker& w, sim_context& ctx, slot& sl, agent_id id, envelope& e);
+  void stop_agent(worker& w, sim_context& ctx, slot& sl, agent_id id, std::string reason,
+                  agent_id heir, boost::json::object details);
+  void handle_failure(worker& w, sim_context& ctx, slot& sl, agent_id id, std::string what);
+
+  // --- the barrier ----------------------------------------------------------------------------
+
+  void barrier();
+  void apply(structural_op& op, worker& serial);
+  agent_id create_agent(actor_factory make, spawn_options& o, agent_id parent, sim_time t,
+                        worker& serial);
+  // Writes events made outside a window (set-up), which are in order by construction.
+  void write_serial_events() {
+    worker& serial = workers.back();
+    if (config.events != nullptr) {
+      for (const auto& e : serial.events) config.events->write(e.line);
+    }
+    totals.events += serial.events.size();
+    serial.events.clear();
+  }
+  // Chooses the next window; false when there is none before `until`.
+  bool choose_next_window();
+
+  sim_config config;
+  broker::registry routes;
+  std::deque<slot> slots;
+  std::vector<worker> workers;
+  std::vector<shard> shards;
+  int parity = 0;              // outboxes read this window; sends go to the other
+  std::int64_t window = 0;     // the window being or about to be processed
+  sim_time until = time_never;
+  sim_time now_ = 0;           // earliest time outside input may be delivered at
+  std::uint64_t outside_seq = 0;
+  run_stats totals;
+  std::optional<error> failure;
+  bool done = false;
+};
+
+// The context handed to handlers, re-aimed at each agent in turn. One per worker thread.
+class sim_runtime::impl::sim_context final : public context {
+ public:
+  sim_context(impl& rt, worker& w) : rt_(rt), w_(w) {}
+
+  void aim(slot& sl, agent_id id, const envelope* current, sim_time now) {
+    slot_ = &sl;
+    id_ = id;
+    current_ = current;
+    now_ = now;
+  }
+  bool take_stop_request(stop_options& out) {
+    if (!stop_requested_) return false;
+    stop_requested_ = false;
+    out = std::move(stop_);
+    return true;
+  }
+
+  agent_id self() const noexcept override { return id_; }
+  sim_time now() const noexcept override { return now_; }
+  rng& random() noexcept override { return slot_->random; }
+
+  void send(agent_id to, message m, send_options o) override {
+    ++w_.counters.sent;
+    rt_.enqueue(w_, make(to, envelope_kind::message, std::move(m), o));
+  }
+
+  void publish(topic_id t, message m, send_options o) override {
+    fan_out(rt_.routes.subscribers(t), std::move(m), o, false);
+  }
+
+  void broadcast(group_id g, message m, send_options o) override {
+    fan_out(rt_.routes.members(g), std::move(m), o, true);
+  }
+
+  correlation_id request(agent_id to, message m, sim_time timeout, send_options o) override {
+    envelope e = make(to, envelope_kind::request, std::move(m), o);
+    const correlation_id corr{e.seq};
+    e.correlation = corr;
+    ++w_.counters.sent;
+    rt_.enqueue(w_, std::move(e));
+    slot_->more().pending.emplace_back(corr, to);
+    envelope deadline = make(id_, envelope_kind::timeout, broker::msg::timeout{corr, to}, {});
+    deadline.deliver_time = now_ + std::max<sim_time>(timeout, 0);
+    deadline.correlation = corr;
+    to_self(std::move(deadline));
+    return corr;
+  }
+
+  void reply(const envelope& req, message m, send_options o) override {
+    const bool is_request = req.kind == envelope_kind::request;
+    envelope e = make(req.from, is_request ? envelope_kind::reply : envelope_kind::message,
+                      std::move(m), o);
+    if (is_request) e.correlation = req.correlation;
+    ++w_.counters.sent;
+    rt_.enqueue(w_, std::move(e));
+  }
+
+  timer_id schedule(sim_time delay, message m) override {
+    envelope e = make(id_, envelope_kind::timer, std::move(m), {});
+    e.deliver_time = now_ + std::max<sim_time>(delay, 0);
+    const timer_id id{e.seq};
+    slot_->more().timers.push_back(id);
+    to_self(std::move(e));
+    return id;
+  }
+
+  void cancel(timer_id t) override {
+    if (!slot_->extras) return;
+    auto& timers = slot_->extras->timers;
+    timers.erase(std::remove(timers.begin(), timers.end(), t), timers.end());
+  }
+
+  void spawn(actor_factory make_actor, spawn_options o) override {
+    structural_op op{now_, id_, w_.op_seq++, structural_op::kind::spawn};
+    op.make = std::move(make_actor);
+    op.options = std::move(o);
+    w_.ops.push_back(std::move(op));
+  }
+
+  void stop(agent_id target, stop_options o) override {
+    if (target == id_) {
+      stop_requested_ = true;
+      stop_ = std::move(o);
+      return;
+    }
+    broker::msg::stopped notice{target, std::move(o.reason), o.heir, std::move(o.details)};
+    envelope e = make(target, envelope_kind::stop, std::move(notice), {});
+    ++w_.counters.sent;
+    rt_.enqueue(w_, std::move(e));
+  }
+
+  void subscribe(std::string_view name) override { op(structural_op::kind::subscribe, name, 0); }
+  void unsubscribe(topic_id t) override { op(structural_op::kind::unsubscribe, {}, raw(t)); }
+  void join(std::string_view name) override { op(structural_op::kind::join, name, 0); }
+  void leave(group_id g) override { op(structural_op::kind::leave, {}, raw(g)); }
+
+  std::optional<agent_id> lookup(std::string_view name) const override {
+    return rt_.routes.lookup(name);
+  }
+
+  void log_event(std::string_view type, boost::json::object fields) override {
+    rt_.log(w_, now_, id_, 0, type, std::move(fields));
+  }
+
+ private:
+  envelope make(agent_id to, envelope_kind kind, message&& m, const send_options& o) {
+    envelope e;
+    e.from = id_;
+    e.to = to;
+    e.send_time = now_;
+    e.deliver_time = now_ + rt_.config.lookahead + std::max<sim_time>(o.delay, 0);
+    e.seq = ++slot_->next_seq;
+    e.conversation = o.conversation.value_or(current_ ? current_->conversation
+                                                      : broker::conversation_id{});
+    e.priority = std::clamp(o.priority, broker::min_priority, broker::max_priority);
+    e.kind = kind;
+    e.payload = std::move(m);
+    return e;
+  }
+
+  // Self-deliveries due inside the running window are handled before the window ends.
+  void to_self(envelope&& e) {
+    if (rt_.window_of(e.deliver_time) == rt_.window) {
+      w_.local.push_back(std::move(e));
+      std::push_heap(w_.local.begin(), w_.local.end(), local_later{});
+    } else {
+      rt_.enqueue(w_, std::move(e));
+    }
+  }
+
+  void fan_out(std::span<const agent_id> to, message&& m, const send_options& o,
+               bool skip_self) {
+    if (to.empty()) return;
+    envelope proto = make(broker::no_agent, envelope_kind::message, std::move(m), o);
+    for (agent_id target : to) {
+      if (skip_self && target == id_) continue;
+      envelope e = proto;
+      e.to = target;
+      ++w_.counters.sent;
+      rt_.enqueue(w_, std::move(e));
+    }
+  }
+
+  void op(structural_op::kind what, std::string_view name, std::uint64_t id) {
+    structural_op o{now_, id_, w_.op_seq++, what};
+    o.name = name;
+    o.id = id;
+    w_.ops.push_back(std::move(o));
+  }
+
+  impl& rt_;
+  worker& w_;
+  slot* slot_ = nullptr;
+  agent_id id_{};
+  const envelope* current_ = nullptr;
+  sim_time now_ = 0;
+  bool stop_requested_ = false;
+  stop_options stop_;
+};
+
+void sim_runtime::impl::process_shard(std::size_t s) {
+  worker& w = workers[s];
+  shard& sh = shards[s];
+  w.batch.clear();
+  // Mins of the mail this thread sends from now on; what it sent before is drained below.
+  w.min_window_sent = std::numeric_limits<std::int64_t>::max();
+
+  // Take this window's mail from every outbox and the calendar; later mail goes to the calendar.
+  const int read = parity;
+  for (auto& src : workers) {
+    auto& inbox = src.out[read][s];
+    for (auto& e : inbox) {
+      const auto win = window_of(e.deliver_time);
+      if (win == window && e.deliver_time < until) {
+        w.batch.push_back(batch_entry::of(e));
+      } else {
+        auto& bucket = sh.calendar[win];
+        if (bucket.empty() && !sh.spare.empty() && bucket.capacity() == 0) {
+          bucket = std::move(sh.spare.back());
+          sh.spare.pop_back();
+        }
+        bucket.push_back(std::move(e));
+      }
+    }
+  }
+  std::vector<envelope> current;
+  if (auto it = sh.calendar.find(window); it != sh.calendar.end()) {
+    current = std::move(it->second);
+    sh.calendar.erase(it);
+    // Mail at or past `until` stays for a later run.
+    auto later = std::stable_partition(current.begin(), current.end(),
+                                       [this](const envelope& e) { return e.deliver_time < until; });
+    if (later != current.end()) {
+      auto& bucket = sh.calendar[window];
+      std::move(later, current.end(), std::back_inserter(bucket));
+      current.erase(later, current.end());
+    }
+    for (auto& e : current) w.batch.push_back(batch_entry::of(e));
+  }
+
+  std::sort(w.batch.begin(), w.batch.end());
+  for (std::size_t i = 0; i < w.batch.size();) {
+    std::size_t j = i + 1;
+    while (j < w.batch.size() && w.batch[j].to == w.batch[i].to) ++j;
+    process_agent(w, agent_id{w.batch[i].to}, i, j);
+    i = j;
+  }
+
+  for (auto& src : workers) src.out[read][s].clear();
+  if (current.capacity() != 0) {
+    current.clear();
+    sh.spare.push_back(std::move(current));
+  }
+}
+
+void sim_runtime::impl::process_agent(worker& w, agent_id id, std::size_t begin,
+                                      std::size_t end) {
+  sim_context& ctx = *w.ctx;
+  w.local.clear();
+  std::size_t i = begin;
+  // Merge the window's mail with self-deliveries the agent makes while it runs.
+  while (i < end || !w.local.empty()) {
+    const bool take_local =
+        !w.local.empty() && (i == end || !local_later{}(w.local.front(), *w.batch[i].env));
+    if (take_local) {
+      std::pop_heap(w.local.begin(), w.local.end(), local_later{});
+      envelope e = std::move(w.local.back());
+      w.local.pop_back();
+      deliver(w, ctx, id, e);
+    } else {
+      deliver(w, ctx, id, *w.batch[i].env);
+      ++i;
+    }
+  }
+}
+
+void sim_runtime::impl::deliver(worker& w, sim_context& ctx, agent_id id, envelope& e) {
+  slot* sl = find(id);
+  w.last_delivery = std::max(w.last_delivery, e.deliver_time);
+  if (sl == nullptr || sl->state == slot_state::empty) {
+    dead_letter(w, e, "unknown agent");
+    return;
+  }
+  if (sl->state == slot_state::stopped) {
+    // A dead agent's own timers and deadlines vanish with it; mail goes to its heir if any.
+    if (e.kind == envelope_kind::timer || e.kind == envelope_kind::timeout) return;
+    if (sl->heir != broker::no_agent && e.kind != envelope_kind::stop) {
+      if (e.forwards >= max_forwards) {
+        dead_letter(w, e, "forwarding loop");
+        return;
+      }
+      ++w.counters.forwarded;
+      ++e.forwards;
+      e.to = sl->heir;
+      e.deliver_time += config.lookahead;
+      enqueue(w, std::move(e));
+      return;
+    }
+    dead_letter(w, e, "agent stopped");
+    return;
+  }
+  if (sl->state == slot_state::starting && e.kind != envelope_kind::start) {
+    dead_letter(w, e, "agent not started");
+    return;
+  }
+
+  ctx.aim(*sl, id, &e, e.deliver_time);
+  switch (e.kind) {
+    case envelope_kind::start:
+      sl->state = slot_state::alive;
+      try {
+        sl->impl->on_start(ctx);
+      } catch (const std::exception& ex) {
+        handle_failure(w, ctx, *sl, id, ex.what());
+      } catch (...) {
+        handle_failure(w, ctx, *sl, id, "unknown exception");
+      }
+      break;
+    case envelope_kind::stop: {
+      auto& notice = std::get<broker::msg::stopped>(e.payload);
+      std::string reason = notice.reason.empty()
+                               ? "stopped by agent " + std::to_string(raw(e.from))
+                               : std::move(notice.reason);
+      stop_agent(w, ctx, *sl, id, std::move(reason), notice.heir, std::move(notice.details));
+      return;
+    }
+    case envelope_kind::timer: {
+      if (!sl->extras) return;
+      auto& timers = sl->extras->timers;
+      auto it = std::find(timers.begin(), timers.end(), timer_id{e.seq});
+      if (it == timers.end()) return;  // cancelled
+      timers.erase(it);
+      run_handler(w, ctx, *sl, id, e);
+      break;
+    }
+    case envelope_kind::timeout:
+    case envelope_kind::reply: {
+      auto* pending = sl->extras ? &sl->extras->pending : nullptr;
+      auto it = pending ? std::find_if(pending->begin(), pending->end(),
+                                       [&](const auto& p) { return p.first == e.correlation; })
+                        : decltype(pending->begin()){};
+      if (pending == nullptr || it == pending->end()) {
+        // A deadline whose reply came is simply void; a reply after its deadline is mail
+        // nobody waits for.
+        if (e.kind == envelope_kind::reply) dead_letter(w, e, "late reply");
+        return;
+      }
+      pending->erase(it);
+      if (e.kind == envelope_kind::timeout) ++w.counters.timeouts;
+      run_handler(w, ctx, *sl, id, e);
+      break;
+    }
+    case envelope_kind::message:
+    case envelope_kind::request:
+      run_handler(w, ctx, *sl, id, e);
+      break;
+  }
+  stop_options request;
+  if (ctx.take_stop_request(request) && sl->state == slot_state::alive) {
+    stop_agent(w, ctx, *sl, id, request.reason.empty() ? "stopped itself" : request.reason,
+               request.heir, std::move(request.details));
+  }
+}
+
+void sim_runtime::impl::run_handler(worker& w, sim_context& ctx, slot& sl, agent_id id,
+                                    envelope& e) {
+  ++w.counters.delivered;
+  try {
+    sl.impl->handle(e, ctx);
+  } catch (const std::exception& ex) {
+    handle_failure(w, ctx, sl, id, ex.what());
+  } catch (...) {
+    handle_failure(w, ctx, sl, id, "unknown exception");
+  }
+}
+
+void sim_runtime::impl::handle_failure(worker& w, sim_context& ctx, slot& sl, agent_id id,
+                                       std::string what) {
+  ++w.counters.failures;
+  log(w, ctx.now(), id, 0, "agent_failed",
+      {{"error", what}, {"policy", to_string(sl.policy)}});
+  stop_options ignored;
+  ctx.take_stop_request(ignored);
+  switch (sl.policy) {
+    case failure_policy::stop:
+      stop_agent(w, ctx, sl, id, "failed: " + what, broker::no_agent, {});
+      break;
+    case failure_policy::restart: {
+      // A fresh instance keeps the id, stream and pending bookkeeping of the agent.
+      sl.impl = sl.extras && sl.extras->factory ? sl.extras->factory() : nullptr;
+      if (!sl.impl) {
+        stop_agent(w, ctx, sl, id, "failed: " + what + " (no factory to restart from)",
+                   broker::no_agent, {});
+        break;
+      }
+      log(w, ctx.now(), id, 0, "agent_restarted", {{"error", what}});
+      try {
+        sl.impl->on_start(ctx);
+      } catch (const std::exception& ex) {
+        // Failing again at once would loop forever: stop instead.
+        stop_agent(w, ctx, sl, id, std::string("failed on restart: ") + ex.what(),
+                   broker::no_agent, {});
+      } catch (...) {
+        stop_agent(w, ctx, sl, id, "failed on restart", broker::no_agent, {});
+      }
+      break;
+    }
+    case failure_policy::stop_run: {
+      auto mine = std::tuple(ctx.now(), raw(id), "agent " + std::to_string(raw(id)) +
+                                                     " failed at t=" +
+                                                     std::to_string(ctx.now()) + "us: " + what);
+      if (!w.run_failure || std::tie(std::get<0>(mine), std::get<1>(mine)) <
+                                std::tie(std::get<0>(*w.run_failure), std::get<1>(*w.run_failure)))
+        w.run_failure = std::move(mine);
+      break;
+    }
+  }
+}
+
+void sim_runtime::impl::stop_agent(worker& w, sim_context& ctx, slot& sl, agent_id id,
+                                   std::string reason, agent_id heir,
+                                   boost::json::object details) {
+  if (sl.state != slot_state::alive && sl.state != slot_state::starting) return;
+  sl.state = slot_state::stopped;  // first, so a throwing on_stop cannot stop it twice
+  if (sl.impl) {
+    try {
+      sl.impl->on_stop(ctx);
+    } catch (const std::exception& ex) {
+      ++w.counters.failures;
+      log(w, ctx.now(), id, 0, "agent_failed", {{"error", ex.what()}, {"policy", "stop"}});
+    } catch (...) {
+      ++w.counters.failures;
+      log(w, ctx.now(), id, 0, "agent_failed",
+          {{"error", "unknown exception"}, {"policy", "stop"}});
+    }
+  }
+  stop_options ignored;
+  ctx.take_stop_request(ignored);
+  sl.heir = heir;
+  sl.impl.reset();
+  sl.extras.reset();
+  ++w.counters.stopped;
+
+  boost::json::object fields{{"reason", reason}};
+  if (auto name = routes.name_of(id); !name.empty()) fields["name"] = name;
+  if (heir != broker::no_agent) fields["heir"] = raw(heir);
+  if (!details.empty()) fields["details"] = std::move(details);
+  log(w, ctx.now(), id, 0, "agent_stopped", std::move(fields));
+
+  if (sl.parent != broker::no_agent) {
+    envelope e;
+    e.from = id;
+    e.to = sl.parent;
+    e.send_time = ctx.now();
+    e.deliver_time = ctx.now() + config.lookahead;
+    e.seq = ++sl.next_seq;
+    e.payload = broker::msg::stopped{id, std::move(reason), heir, {}};
+    ++w.counters.sent;
+    enqueue(w, std::move(e));
+  }
+  structural_op op{ctx.now(), id, w.op_seq++, structural_op::kind::remove};
+  w.ops.push_back(std::move(op));
+}
+
+agent_id sim_runtime::impl::create_agent(actor_factory make, spawn_options& o, agent_id parent,
+                                         sim_time t, worker& serial) {
+  const agent_id id{slots.size()};
+  if (!o.name.empty()) {
+    if (auto named = routes.name_agent(id, o.name); !named) {
+      log(serial, t, parent, 1, "spawn_failed",
+          {{"name", o.name}, {"kind", o.kind}, {"error", named.error().message}});
+      return broker::no_agent;
+    }
+  }
+  slot& sl = slots.emplace_back();
+  sl.impl = make ? make() : nullptr;
+  if (!sl.impl) {
+    routes.remove(id);
+    sl.state = slot_state::stopped;
+    log(serial, t, parent, 1, "spawn_failed",
+        {{"name", o.name}, {"kind", o.kind}, {"error", "the factory made no actor"}});
+    return broker::no_agent;
+  }
+  sl.random.reseed(config.seed, raw(id));
+  sl.parent = parent;
+  sl.policy = o.on_failure;
+  sl.state = slot_state::starting;
+  if (o.on_failure == failure_policy::restart) sl.more().factory = std::move(make);
+  for (const auto& g : o.groups) routes.join(g, id);
+  for (const auto& tp : o.topics) routes.subscribe(tp, id);
+  ++serial.counters.spawned;
+
+  boost::json::object fields;
+  if (!o.name.empty()) fields["name"] = o.name;
+  if (!o.kind.empty()) fields["kind"] = o.kind;
+  fields["parent"] = raw(parent);
+  if (!o.reason.empty()) fields["reason"] = o.reason;
+  if (!o.details.empty()) fields["details"] = std::move(o.details);
+  log(serial, t, id, 1, "agent_spawned", std::move(fields));
+  return id;
+}
+
+void sim_runtime::impl::apply(structural_op& op, worker& serial) {
+  using k = structural_op::kind;
+  switch (op.what) {
+    case k::spawn: {
+      const agent_id child = create_agent(std::move(op.make), op.options, op.agent, op.t, serial);
+      if (child == broker::no_agent) {
+        // The parent learns of the failure as a notice without a child.
+        envelope notice;
+        notice.from = op.agent;
+        notice.to = op.agent;
+        notice.send_time = op.t;
+        notice.deliver_time = op.t + config.lookahead;
+        notice.seq = ++slots[raw(op.agent)].next_seq;
+        notice.payload = broker::msg::spawned{broker::no_agent, op.options.tag, op.options.name};
+        enqueue(serial, std::move(notice));
+        return;
+      }
+      envelope start;
+      start.from = op.agent;
+      start.to = child;
+      start.send_time = op.t;
+      start.deliver_time = op.t + config.lookahead;
+      start.kind = envelope_kind::start;
+      enqueue(serial, std::move(start));
+      envelope notice;
+      notice.from = child;
+      notice.to = op.agent;
+      notice.send_time = op.t;
+      notice.deliver_time = op.t + config.lookahead;
+      notice.seq = ++slots[raw(child)].next_seq;
+      notice.payload = broker::msg::spawned{child, op.options.tag, op.options.name};
+      ++serial.counters.sent;
+      enqueue(serial, std::move(notice));
+      return;
+    }
+    case k::subscribe: routes.subscribe(op.name, op.agent); return;
+    case k::unsubscribe: routes.unsubscribe(topic_id{op.id}, op.agent); return;
+    case k::join: routes.join(op.name, op.agent); return;
+    case k::leave: routes.leave(group_id{op.id}, op.agent); return;
+    case k::remove: routes.remove(op.agent); return;
+  }
+}
+
+void sim_runtime::impl::barrier() {
+  worker& serial = workers.back();
+  // The barrier's own mail was drained by the window that just ran.
+  serial.min_window_sent = std::numeric_limits<std::int64_t>::max();
+  // Structural changes, in an order no thread count can change.
+  std::vector<structural_op> ops;
+  for (auto& w : workers) {
+    std::move(w.ops.begin(), w.ops.end(), std::back_inserter(ops));
+    w.ops.clear();
+  }
+  std::sort(ops.begin(), ops.end(),
+            [](const structural_op& a, const structural_op& b) { return a.key() < b.key(); });
+  for (auto& op : ops) apply(op, serial);
+
+  // Events of the window, in their total order.
+  std::vector<event_record> events;
+  for (auto& w : workers) {
+    std::move(w.events.begin(), w.events.end(), std::back_inserter(events));
+    w.events.clear();
+  }
+  std::sort(events.begin(), events.end(),
+            [](const event_record& a, const event_record& b) { return a.key() < b.key(); });
+  if (config.events != nullptr) {
+    for (const auto& e : events) config.events->write(e.line);
+    config.events->maybe_flush();
+  }
+  totals.events += events.size();
+
+  for (auto& w : workers) {
+    if (w.run_failure && !failure) {
+      // Earliest failure by (t, agent) across threads, so the message is deterministic.
+      const auto* first = &*w.run_failure;
+      for (auto& other : workers)
+        if (other.run_failure && std::tie(std::get<0>(*other.run_failure),
+                                          std::get<1>(*other.run_failure)) <
+                                     std::tie(std::get<0>(*first), std::get<1>(*first)))
+          first = &*other.run_failure;
+      failure = error{errc::run_failed, std::get<2>(*first)};
+    }
+  }
+  for (auto& w : workers) w.run_failure.reset();
+  ++totals.windows;
+
+  parity = 1 - parity;
+  if (failure || !choose_next_window()) done = true;
+}
+
+sim_runtime::impl::~impl() = default;
+
+bool sim_runtime::impl::choose_next_window() {
+  std::int64_t next = std::numeric_limits<std::int64_t>::max();
+  for (auto& w : workers) next = std::min(next, w.min_window_sent);
+  for (auto& sh : shards) {
+    // Mail at or past `until` may sit in the current window's bucket: skip past it.
+    for (auto& [win, bucket] : sh.calendar) {
+      if (bucket.empty()) continue;
+      if (win * config.lookahead >= until) break;
+      const bool any_due = (win + 1) * config.lookahead <= until ||
+                           std::any_of(bucket.begin(), bucket.end(),
+                                       [this](const envelope& e) { return e.deliver_time < until; });
+      if (any_due) {
+        next = std::min(next, win);
+        break;
+      }
+    }
+  }
+  if (next == std::numeric_limits<std::int64_t>::max() || next * config.lookahead >= until) {
+    return false;
+  }
+  window = next;
+  return true;
+}
+
+sim_runtime::sim_runtime(sim_config config) : impl_(std::make_unique<impl>(config)) {}
+sim_runtime::~sim_runtime() = default;
+
+result<agent_id> sim_runtime::spawn(actor_factory make, spawn_options o) {
+  auto& rt = *impl_;
+  impl::worker& serial = rt.workers.back();
+  if (!o.name.empty() && rt.routes.lookup(o.name)) {
+    return fail(errc::invalid_argument, "an agent called \"" + o.name + "\" exists already");
+  }
+  const agent_id id = rt.create_agent(std::move(make), o, broker::no_agent, rt.now_, serial);
+  if (id == broker::no_agent) {
+    return fail(errc::invalid_argument, "the factory for \"" + o.name + "\" made no actor");
+  }
+  // Everything before now_ is written already, so set-up events can go out at once.
+  rt.write_serial_events();
+  envelope start;
+  start.to = id;
+  start.send_time = rt.now_;
+  start.deliver_time = rt.now_;
+  start.kind = broker::envelope_kind::start;
+  rt.enqueue_outside(std::move(start));
+  return id;
+}
+
+void sim_runtime::post(agent_id to, message m, sim_time delay) {
+  auto& rt = *impl_;
+  envelope e;
+  e.to = to;
+  e.send_time = rt.now_;
+  e.deliver_time = rt.now_ + std::max<sim_time>(delay, 0);
+  e.seq = ++rt.outside_seq;
+  e.payload = std::move(m);
+  rt.enqueue_outside(std::move(e));
+}
+
+bool sim_runtime::step(sim_time until) {
+  auto& rt = *impl_;
+  rt.until = until;
+  if (rt.failure) return false;
+  rt.done = false;
+  if (!rt.choose_next_window()) return false;
+  for (std::size_t s = 0; s < rt.shards.size(); ++s) rt.process_shard(s);
+  rt.barrier();
+  return !rt.done;
+}
+
+result<run_stats> sim_runtime::run(sim_time until) {
+  auto& rt = *impl_;
+  rt.until = until;
+  rt.done = false;
+  if (rt.failure) return *rt.failure;
+  if (rt.choose_next_window()) {
+    if (rt.config.threads == 1) {
+      while (!rt.done) {
+        rt.process_shard(0);
+        rt.barrier();
+      }
+    } else {
+      const unsigned n = rt.config.threads;
+      std::barrier sync(static_cast<std::ptrdiff_t>(n), [&rt]() noexcept {
+        try {
+          rt.barrier();
+        } catch (const std::exception& e) {
+          rt.failure = error{errc::run_failed, std::string("kernel barrier: ") + e.what()};
+          rt.done = true;
+        }
+      });
+      auto loop = [&rt, &sync](std::size_t s) {
+        while (true) {
+          rt.process_shard(s);
+          sync.arrive_and_wait();
+          if (rt.done) break;
+        }
+      };
+      boost::asio::thread_pool pool(n - 1);
+      for (std::size_t s = 1; s < n; ++s) boost::asio::post(pool, [&loop, s] { loop(s); });
+      loop(0);
+      pool.join();
+    }
+  }
+  if (rt.config.events != nullptr) {
+    if (auto flushed = rt.config.events->flush(); !flushed) return flushed.error();
+  }
+  // The clock reaches `until`, or the last delivery when the run ends by running dry.
+  sim_time last = 0;
+  for (const auto& w : rt.workers) last = std::max(last, w.last_delivery);
+  rt.now_ = std::max(rt.now_, until != time_never ? until : last);
+  if (rt.failure) return *rt.failure;
+  return stats();
+}
+
+run_stats sim_runtime::stats() const {
+  const auto& rt = *impl_;
+  run_stats s = rt.totals;
+  for (const auto& w : rt.workers) {
+    s.delivered += w.counters.delivered;
+    s.sent += w.counters.sent;
+    s.dead_letters += w.counters.dead_letters;
+    s.forwarded += w.counters.forwarded;
+    s.timeouts += w.counters.timeouts;
+    s.spawned += w.counters.spawned;
+    s.stopped += w.counters.stopped;
+    s.failures += w.counters.failures;
+  }
+  s.end_time = rt.now_;
+  for (const auto& w : rt.workers) s.end_time = std::max(s.end_time, w.last_delivery);
+  s.alive = s.spawned - s.stopped;
+  return s;
+}
+
+sim_time sim_runtime::now() const noexcept { return impl_->now_; }
+
+const broker::registry& sim_runtime::routes() const noexcept { return impl_->routes; }
+
+bool sim_runtime::alive(agent_id id) const noexcept {
+  const auto i = raw(id);
+  if (i == 0 || i >= impl_->slots.size()) return false;
+  const auto state = impl_->slots[i].state;
+  return state == slot_state::alive || state == slot_state::starting;
+}
+
+}  // namespace colony::engine

@@ -1,0 +1,67 @@
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "colony/broker/envelope.hpp"
+#include "colony/broker/message.hpp"
+
+namespace colony::broker {
+namespace {
+
+// Every alternative of the protocol survives a trip through JSON with its type name first.
+TEST(Message, EveryTypeRoundTripsThroughJson) {
+  std::vector<message> all = {
+      msg::ping{7},
+      msg::pong{8},
+      msg::token{1, 2, 3},
+      msg::timeout{correlation_id{4}, agent_id{5}},
+      msg::spawned{agent_id{6}, 9, "child"},
+      msg::stopped{agent_id{6}, "pruned", agent_id{2}, {{"share", 0.004}}},
+      msg::task_request{task_id{11}, "stats", "finance", "mean of 1 2 3", 0.3, 0.8, 4, 1},
+      msg::task_result{task_id{11}, true, 2, 0.9, 0.0125, 120, 40, ""},
+  };
+  ASSERT_EQ(all.size(), std::variant_size_v<message>);
+  for (const auto& m : all) {
+    const auto v = to_json(m);
+    EXPECT_EQ(v.as_object().begin()->key(), "type");
+    EXPECT_EQ(v.at("type").as_string(), type_name(m));
+    auto back = message_from_json(v);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(boost::json::serialize(to_json(*back)), boost::json::serialize(v));
+  }
+}
+
+TEST(Message, SerializesFieldsByName) {
+  const auto v = to_json(msg::token{3, 10, 99});
+  EXPECT_EQ(boost::json::serialize(v), R"({"type":"token","id":3,"hops_left":10,"seed":99})");
+}
+
+TEST(Message, RejectsUnknownTypesAndBadFields) {
+  auto unknown = message_from_json(boost::json::parse(R"({"type":"teleport"})"));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message, "unknown message type \"teleport\"");
+  auto no_type = message_from_json(boost::json::parse(R"({"value":1})"));
+  ASSERT_FALSE(no_type);
+  EXPECT_EQ(no_type.error().message, "a message needs a string field \"type\"");
+  auto bad = message_from_json(boost::json::parse(R"({"type":"ping","value":"x"})"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, errc::bad_input);
+}
+
+TEST(Envelope, SerializesAddressesTimesAndPayload) {
+  envelope e;
+  e.from = agent_id{1};
+  e.to = agent_id{2};
+  e.send_time = 10;
+  e.deliver_time = 1010;
+  e.seq = 5;
+  e.correlation = correlation_id{5};
+  e.kind = envelope_kind::request;
+  e.payload = msg::ping{1};
+  EXPECT_EQ(boost::json::serialize(boost::json::value_from(e)),
+            R"({"from":1,"to":2,"send_time":10,"deliver_time":1010,"seq":5,"correlation":5,)"
+            R"("priority":3,"kind":"request","payload":{"type":"ping","value":1}})");
+}
+
+}  // namespace
+}  // namespace colony::broker
