@@ -4,12 +4,18 @@ namespace colony {
 
 std::string_view to_string(errc code) noexcept {
   switch (code) {
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::unknown_agent: return "unknown_agent";
-    case errc::agent_stopped: return "agent_stopped";
-    case errc::run_failed: return "run_failed";
-    case errc::io_error: return "io_error";
-    case errc::bad_input: return "bad_input";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::unknown_agent:
+      return "unknown_agent";
+    case errc::agent_stopped:
+      return "agent_stopped";
+    case errc::run_failed:
+      return "run_failed";
+    case errc::io_error:
+      return "io_error";
+    case errc::bad_input:
+      return "bad_input";
   }
   return "unknown_error";
 }

@@ -62,13 +62,20 @@ result<message> message_from_json(const boost::json::value& v) {
 
 std::string_view to_string(envelope_kind k) noexcept {
   switch (k) {
-    case envelope_kind::message: return "message";
-    case envelope_kind::request: return "request";
-    case envelope_kind::reply: return "reply";
-    case envelope_kind::timer: return "timer";
-    case envelope_kind::timeout: return "timeout";
-    case envelope_kind::start: return "start";
-    case envelope_kind::stop: return "stop";
+    case envelope_kind::message:
+      return "message";
+    case envelope_kind::request:
+      return "request";
+    case envelope_kind::reply:
+      return "reply";
+    case envelope_kind::timer:
+      return "timer";
+    case envelope_kind::timeout:
+      return "timeout";
+    case envelope_kind::start:
+      return "start";
+    case envelope_kind::stop:
+      return "stop";
   }
   return "unknown";
 }

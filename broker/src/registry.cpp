@@ -7,12 +7,12 @@ namespace colony::broker {
 result<void> registry::name_agent(agent_id id, std::string name) {
   if (name.empty()) return fail(errc::invalid_argument, "an agent name cannot be empty");
   if (auto it = by_name_.find(name); it != by_name_.end() && it->second != id) {
-    return fail(errc::invalid_argument, "the name \"" + name + "\" is taken by agent " +
-                                            std::to_string(raw(it->second)));
+    return fail(errc::invalid_argument,
+                "the name \"" + name + "\" is taken by agent " + std::to_string(raw(it->second)));
   }
   if (auto it = names_.find(raw(id)); it != names_.end() && it->second != name) {
-    return fail(errc::invalid_argument, "agent " + std::to_string(raw(id)) +
-                                            " is already called \"" + it->second + "\"");
+    return fail(errc::invalid_argument,
+                "agent " + std::to_string(raw(id)) + " is already called \"" + it->second + "\"");
   }
   by_name_[name] = id;
   names_[raw(id)] = std::move(name);

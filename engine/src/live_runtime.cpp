@@ -9,7 +9,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
-#include <cmath>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -78,7 +77,9 @@ struct chunk {
   std::array<slot, chunk_size> slots;
 };
 
-void count(std::atomic<std::uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
+void count(std::atomic<std::uint64_t>& c) noexcept {
+  c.fetch_add(1, std::memory_order_relaxed);
+}
 
 }  // namespace
 
@@ -101,12 +102,9 @@ struct live_runtime::impl {
       : config(c), io(static_cast<int>(std::max(1u, c.threads))), until_timer(io) {}
   ~impl();
 
-  // --- time -----------------------------------------------------------------------------------
-
   sim_time now() const noexcept {
-    const double us = std::chrono::duration<double, std::micro>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
+    const double us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
     return static_cast<sim_time>(config.time_scale > 0 ? us / config.time_scale : us);
   }
 
@@ -119,8 +117,6 @@ struct live_runtime::impl {
   }
 
   bool immediate() const noexcept { return !(config.time_scale > 0); }
-
-  // --- the agent table ------------------------------------------------------------------------
 
   slot* find(agent_id id) const noexcept {
     const std::uint64_t n = raw(id);
@@ -144,8 +140,6 @@ struct live_runtime::impl {
     }
     return c->slots[n & (chunk_size - 1)];
   }
-
-  // --- outstanding work -----------------------------------------------------------------------
 
   // Every queued delivery, armed timer and waiting deadline holds one unit; the run ends when
   // the last unit is released and no deadline waits for quiescence.
@@ -179,8 +173,6 @@ struct live_runtime::impl {
     return true;
   }
 
-  // --- delivery -------------------------------------------------------------------------------
-
   // Runs `job` on `ex` after the simulated `delay`.
   template <class Executor, class Job>
   void after(const Executor& ex, sim_time delay, Job&& job) {
@@ -189,9 +181,8 @@ struct live_runtime::impl {
       return;
     }
     auto t = std::make_shared<boost::asio::steady_timer>(ex, wall(delay));
-    t->async_wait([t, job = std::forward<Job>(job)](const boost::system::error_code&) mutable {
-      job();
-    });
+    t->async_wait(
+        [t, job = std::forward<Job>(job)](const boost::system::error_code&) mutable { job(); });
   }
 
   // Sends `e` to its receiver's strand; mail for an id with no agent goes through the plain
@@ -224,14 +215,12 @@ struct live_runtime::impl {
   void dead_letter(const envelope& e, std::string_view reason) {
     count(totals.dead_letters);
     write_event(e.to, "dead_letter",
-        {{"from", raw(e.from)},
-         {"to", raw(e.to)},
-         {"message", broker::type_name(e.payload)},
-         {"kind", broker::to_string(e.kind)},
-         {"reason", reason}});
+                {{"from", raw(e.from)},
+                 {"to", raw(e.to)},
+                 {"message", broker::type_name(e.payload)},
+                 {"kind", broker::to_string(e.kind)},
+                 {"reason", reason}});
   }
-
-  // --- agents ---------------------------------------------------------------------------------
 
   result<agent_id> spawn_agent(actor_factory make, spawn_options& o, agent_id parent);
 
@@ -243,8 +232,6 @@ struct live_runtime::impl {
     io.stop();
   }
 
-  // --- routing --------------------------------------------------------------------------------
-
   std::vector<agent_id> subscribers(topic_id t) const {
     std::shared_lock lock(routes_mutex);
     auto s = routes.subscribers(t);
@@ -255,8 +242,6 @@ struct live_runtime::impl {
     auto s = routes.members(g);
     return {s.begin(), s.end()};
   }
-
-  // --- events ---------------------------------------------------------------------------------
 
   void write_event(agent_id agent, std::string_view type, boost::json::object fields) {
     boost::json::object o;
@@ -314,7 +299,8 @@ struct live_runtime::impl {
 // The context handed to an agent's on_start, handle or on_stop; lives for that one call.
 class live_runtime::impl::agent_context final : public context {
  public:
-  agent_context(impl& rt, slot& s, const envelope* current) : rt_(rt), slot_(s), current_(current) {}
+  agent_context(impl& rt, slot& s, const envelope* current)
+      : rt_(rt), slot_(s), current_(current) {}
 
   std::optional<stop_options> take_stop_request() {
     auto r = std::move(stop_);
@@ -353,8 +339,8 @@ class live_runtime::impl::agent_context final : public context {
   void reply(const envelope& req, message m, send_options o) override {
     const bool is_request = req.kind == envelope_kind::request;
     if (!o.conversation) o.conversation = req.conversation;
-    envelope e = make(req.from, is_request ? envelope_kind::reply : envelope_kind::message,
-                      std::move(m), o);
+    envelope e =
+        make(req.from, is_request ? envelope_kind::reply : envelope_kind::message, std::move(m), o);
     if (is_request) e.correlation = req.correlation;
     count(rt_.totals.sent);
     rt_.deliver_later(std::move(e), o.delay);
@@ -376,7 +362,7 @@ class live_runtime::impl::agent_context final : public context {
   void spawn(actor_factory make_actor, spawn_options o) override {
     if (auto child = rt_.spawn_agent(std::move(make_actor), o, slot_.id); !child) {
       rt_.write_event(slot_.id, "spawn_failed",
-              {{"name", o.name}, {"kind", o.kind}, {"error", child.error().message}});
+                      {{"name", o.name}, {"kind", o.kind}, {"error", child.error().message}});
     }
   }
 
@@ -489,9 +475,8 @@ void live_runtime::impl::receive(slot* s, envelope& e) {
   switch (e.kind) {
     case envelope_kind::stop: {
       auto& notice = std::get<broker::msg::stopped>(e.payload);
-      std::string reason = notice.reason.empty()
-                               ? "stopped by agent " + std::to_string(raw(e.from))
-                               : std::move(notice.reason);
+      std::string reason = notice.reason.empty() ? "stopped by agent " + std::to_string(raw(e.from))
+                                                 : std::move(notice.reason);
       stop_agent(*s, std::move(reason), notice.heir, std::move(notice.details));
       return;
     }
@@ -604,8 +589,8 @@ void live_runtime::impl::handle_failure(slot& s, agent_context& ctx, const std::
       break;
     }
     case failure_policy::stop_run:
-      fail_run("agent " + std::to_string(raw(s.id)) + " failed at t=" +
-               std::to_string(now()) + "us: " + what);
+      fail_run("agent " + std::to_string(raw(s.id)) + " failed at t=" + std::to_string(now()) +
+               "us: " + what);
       break;
   }
 }
@@ -820,14 +805,7 @@ result<run_stats> live_runtime::run(sim_time until) {
     if (work) {
       const std::uint64_t generation = ++rt.run_generation;
       if (until != time_never) {
-        const auto wall_until =
-            rt.config.time_scale > 0
-                ? std::chrono::duration<double, std::micro>(static_cast<double>(until) *
-                                                            rt.config.time_scale)
-                : std::chrono::duration<double, std::micro>(static_cast<double>(until));
-        const auto capped = std::min(wall_until.count() * 1000.0, max_wall_ns);
-        rt.until_timer.expires_at(rt.start +
-                                  std::chrono::nanoseconds{static_cast<std::int64_t>(capped)});
+        rt.until_timer.expires_at(rt.start + rt.wall(until));
         // A wait left over from an earlier run may still be queued: only this run's counts.
         rt.until_timer.async_wait([&rt, generation](const boost::system::error_code& ec) {
           if (!ec && generation == rt.run_generation) rt.io.stop();
@@ -874,6 +852,8 @@ run_stats live_runtime::stats() const {
   return s;
 }
 
-sim_time live_runtime::now() const noexcept { return impl_->now(); }
+sim_time live_runtime::now() const noexcept {
+  return impl_->now();
+}
 
 }  // namespace colony::engine

@@ -242,10 +242,10 @@ struct sim_runtime::impl {
   std::deque<slot> slots;
   std::vector<worker> workers;
   std::vector<shard> shards;
-  int parity = 0;              // outboxes read this window; sends go to the other
-  std::int64_t window = 0;     // the window being or about to be processed
+  int parity = 0;           // outboxes read this window; sends go to the other
+  std::int64_t window = 0;  // the window being or about to be processed
   sim_time until = time_never;
-  sim_time now_ = 0;           // earliest time outside input may be delivered at
+  sim_time now_ = 0;  // earliest time outside input may be delivered at
   std::uint64_t outside_seq = 0;
   run_stats totals;
   std::optional<error> failure;
@@ -303,8 +303,8 @@ class sim_runtime::impl::sim_context final : public context {
 
   void reply(const envelope& req, message m, send_options o) override {
     const bool is_request = req.kind == envelope_kind::request;
-    envelope e = make(req.from, is_request ? envelope_kind::reply : envelope_kind::message,
-                      std::move(m), o);
+    envelope e =
+        make(req.from, is_request ? envelope_kind::reply : envelope_kind::message, std::move(m), o);
     if (is_request) e.correlation = req.correlation;
     ++w_.counters.sent;
     rt_.enqueue(w_, std::move(e));
@@ -365,8 +365,8 @@ class sim_runtime::impl::sim_context final : public context {
     e.send_time = now_;
     e.deliver_time = now_ + rt_.config.lookahead + std::max<sim_time>(o.delay, 0);
     e.seq = ++slot_->next_seq;
-    e.conversation = o.conversation.value_or(current_ ? current_->conversation
-                                                      : broker::conversation_id{});
+    e.conversation =
+        o.conversation.value_or(current_ ? current_->conversation : broker::conversation_id{});
     e.priority = std::clamp(o.priority, broker::min_priority, broker::max_priority);
     e.kind = kind;
     e.payload = std::move(m);
@@ -383,8 +383,7 @@ class sim_runtime::impl::sim_context final : public context {
     }
   }
 
-  void fan_out(std::span<const agent_id> to, message&& m, const send_options& o,
-               bool skip_self) {
+  void fan_out(std::span<const agent_id> to, message&& m, const send_options& o, bool skip_self) {
     if (to.empty()) return;
     envelope proto = make(broker::no_agent, envelope_kind::message, std::move(m), o);
     for (agent_id target : to) {
@@ -443,8 +442,9 @@ void sim_runtime::impl::process_shard(std::size_t s) {
     current = std::move(it->second);
     sh.calendar.erase(it);
     // Mail at or past `until` stays for a later run.
-    auto later = std::stable_partition(current.begin(), current.end(),
-                                       [this](const envelope& e) { return e.deliver_time < until; });
+    auto later = std::stable_partition(current.begin(), current.end(), [this](const envelope& e) {
+      return e.deliver_time < until;
+    });
     if (later != current.end()) {
       auto& bucket = sh.calendar[window];
       std::move(later, current.end(), std::back_inserter(bucket));
@@ -468,8 +468,7 @@ void sim_runtime::impl::process_shard(std::size_t s) {
   }
 }
 
-void sim_runtime::impl::process_agent(worker& w, agent_id id, std::size_t begin,
-                                      std::size_t end) {
+void sim_runtime::impl::process_agent(worker& w, agent_id id, std::size_t begin, std::size_t end) {
   sim_context& ctx = *w.ctx;
   w.local.clear();
   std::size_t i = begin;
@@ -533,9 +532,8 @@ void sim_runtime::impl::deliver(worker& w, sim_context& ctx, agent_id id, envelo
       break;
     case envelope_kind::stop: {
       auto& notice = std::get<broker::msg::stopped>(e.payload);
-      std::string reason = notice.reason.empty()
-                               ? "stopped by agent " + std::to_string(raw(e.from))
-                               : std::move(notice.reason);
+      std::string reason = notice.reason.empty() ? "stopped by agent " + std::to_string(raw(e.from))
+                                                 : std::move(notice.reason);
       stop_agent(w, ctx, *sl, id, std::move(reason), notice.heir, std::move(notice.details));
       return;
     }
@@ -592,8 +590,7 @@ void sim_runtime::impl::run_handler(worker& w, sim_context& ctx, slot& sl, agent
 void sim_runtime::impl::handle_failure(worker& w, sim_context& ctx, slot& sl, agent_id id,
                                        std::string what) {
   ++w.counters.failures;
-  log(w, ctx.now(), id, 0, "agent_failed",
-      {{"error", what}, {"policy", to_string(sl.policy)}});
+  log(w, ctx.now(), id, 0, "agent_failed", {{"error", what}, {"policy", to_string(sl.policy)}});
   stop_options ignored;
   ctx.take_stop_request(ignored);
   switch (sl.policy) {
@@ -613,17 +610,17 @@ void sim_runtime::impl::handle_failure(worker& w, sim_context& ctx, slot& sl, ag
         sl.impl->on_start(ctx);
       } catch (const std::exception& ex) {
         // Failing again at once would loop forever: stop instead.
-        stop_agent(w, ctx, sl, id, std::string("failed on restart: ") + ex.what(),
-                   broker::no_agent, {});
+        stop_agent(w, ctx, sl, id, std::string("failed on restart: ") + ex.what(), broker::no_agent,
+                   {});
       } catch (...) {
         stop_agent(w, ctx, sl, id, "failed on restart", broker::no_agent, {});
       }
       break;
     }
     case failure_policy::stop_run: {
-      auto mine = std::tuple(ctx.now(), raw(id), "agent " + std::to_string(raw(id)) +
-                                                     " failed at t=" +
-                                                     std::to_string(ctx.now()) + "us: " + what);
+      auto mine = std::tuple(ctx.now(), raw(id),
+                             "agent " + std::to_string(raw(id)) +
+                                 " failed at t=" + std::to_string(ctx.now()) + "us: " + what);
       if (!w.run_failure || std::tie(std::get<0>(mine), std::get<1>(mine)) <
                                 std::tie(std::get<0>(*w.run_failure), std::get<1>(*w.run_failure)))
         w.run_failure = std::move(mine);
@@ -633,8 +630,7 @@ void sim_runtime::impl::handle_failure(worker& w, sim_context& ctx, slot& sl, ag
 }
 
 void sim_runtime::impl::stop_agent(worker& w, sim_context& ctx, slot& sl, agent_id id,
-                                   std::string reason, agent_id heir,
-                                   boost::json::object details) {
+                                   std::string reason, agent_id heir, boost::json::object details) {
   if (sl.state != slot_state::alive && sl.state != slot_state::starting) return;
   sl.state = slot_state::stopped;  // first, so a throwing on_stop cannot stop it twice
   if (sl.impl) {
@@ -750,11 +746,21 @@ void sim_runtime::impl::apply(structural_op& op, worker& serial) {
       enqueue(serial, std::move(notice));
       return;
     }
-    case k::subscribe: routes.subscribe(op.name, op.agent); return;
-    case k::unsubscribe: routes.unsubscribe(topic_id{op.id}, op.agent); return;
-    case k::join: routes.join(op.name, op.agent); return;
-    case k::leave: routes.leave(group_id{op.id}, op.agent); return;
-    case k::remove: routes.remove(op.agent); return;
+    case k::subscribe:
+      routes.subscribe(op.name, op.agent);
+      return;
+    case k::unsubscribe:
+      routes.unsubscribe(topic_id{op.id}, op.agent);
+      return;
+    case k::join:
+      routes.join(op.name, op.agent);
+      return;
+    case k::leave:
+      routes.leave(group_id{op.id}, op.agent);
+      return;
+    case k::remove:
+      routes.remove(op.agent);
+      return;
   }
 }
 
@@ -791,9 +797,9 @@ void sim_runtime::impl::barrier() {
       // Earliest failure by (t, agent) across threads, so the message is deterministic.
       const auto* first = &*w.run_failure;
       for (auto& other : workers)
-        if (other.run_failure && std::tie(std::get<0>(*other.run_failure),
-                                          std::get<1>(*other.run_failure)) <
-                                     std::tie(std::get<0>(*first), std::get<1>(*first)))
+        if (other.run_failure &&
+            std::tie(std::get<0>(*other.run_failure), std::get<1>(*other.run_failure)) <
+                std::tie(std::get<0>(*first), std::get<1>(*first)))
           first = &*other.run_failure;
       failure = error{errc::run_failed, std::get<2>(*first)};
     }
@@ -816,8 +822,9 @@ bool sim_runtime::impl::choose_next_window() {
       if (bucket.empty()) continue;
       if (win * config.lookahead >= until) break;
       const bool any_due = (win + 1) * config.lookahead <= until ||
-                           std::any_of(bucket.begin(), bucket.end(),
-                                       [this](const envelope& e) { return e.deliver_time < until; });
+                           std::any_of(bucket.begin(), bucket.end(), [this](const envelope& e) {
+                             return e.deliver_time < until;
+                           });
       if (any_due) {
         next = std::min(next, win);
         break;
@@ -941,9 +948,13 @@ run_stats sim_runtime::stats() const {
   return s;
 }
 
-sim_time sim_runtime::now() const noexcept { return impl_->now_; }
+sim_time sim_runtime::now() const noexcept {
+  return impl_->now_;
+}
 
-const broker::registry& sim_runtime::routes() const noexcept { return impl_->routes; }
+const broker::registry& sim_runtime::routes() const noexcept {
+  return impl_->routes;
+}
 
 bool sim_runtime::alive(agent_id id) const noexcept {
   const auto i = raw(id);

@@ -7,7 +7,9 @@
 namespace colony::broker {
 namespace {
 
-std::vector<agent_id> ids(std::span<const agent_id> s) { return {s.begin(), s.end()}; }
+std::vector<agent_id> ids(std::span<const agent_id> s) {
+  return {s.begin(), s.end()};
+}
 
 TEST(Registry, NamesResolveBothWays) {
   registry r;
@@ -45,8 +47,7 @@ TEST(Registry, SubscribeAndUnsubscribe) {
   registry r;
   r.subscribe("prices", agent_id{4});
   r.subscribe("prices", agent_id{1});
-  EXPECT_EQ(ids(r.subscribers(topic("prices"))),
-            (std::vector<agent_id>{agent_id{1}, agent_id{4}}));
+  EXPECT_EQ(ids(r.subscribers(topic("prices"))), (std::vector<agent_id>{agent_id{1}, agent_id{4}}));
   r.unsubscribe(topic("prices"), agent_id{1});
   EXPECT_EQ(ids(r.subscribers(topic("prices"))), (std::vector<agent_id>{agent_id{4}}));
 }

@@ -73,10 +73,12 @@ TEST_F(SimRuntime, PublishReachesSubscribersOnlyAndSubscriptionsChangeAtTheBarri
   const agent_id outsider = spawn(script());
   // c subscribes from its own handler: the first publish (same window) misses it.
   const agent_id c = spawn(script([](context& ctx) { ctx.subscribe("prices"); }));
-  spawn(script([](context& ctx) {
-    ctx.publish(broker::topic("prices"), msg::ping{1});
-    ctx.schedule(3 * L, msg::ping{0});
-  }, [](envelope&, context& ctx) { ctx.publish(broker::topic("prices"), msg::ping{2}); }));
+  spawn(script(
+      [](context& ctx) {
+        ctx.publish(broker::topic("prices"), msg::ping{1});
+        ctx.schedule(3 * L, msg::ping{0});
+      },
+      [](envelope&, context& ctx) { ctx.publish(broker::topic("prices"), msg::ping{2}); }));
   run();
   std::vector<std::pair<std::uint64_t, std::int64_t>> got;
   for (const auto& e : events(log, "got"))
@@ -90,9 +92,9 @@ TEST_F(SimRuntime, BroadcastReachesTheGroupButNotTheSender) {
   const agent_id a = spawn(script(), {.groups = {"harbor"}});
   const agent_id b = spawn(script(), {.groups = {"harbor"}});
   spawn(script(), {.groups = {"elsewhere"}});
-  const agent_id sender = spawn(script([](context& ctx) {
-    ctx.broadcast(broker::group("harbor"), msg::ping{9});
-  }), {.groups = {"harbor"}});
+  const agent_id sender =
+      spawn(script([](context& ctx) { ctx.broadcast(broker::group("harbor"), msg::ping{9}); }),
+            {.groups = {"harbor"}});
   run();
   std::vector<std::uint64_t> to;
   for (const auto& e : events(log, "got")) {
@@ -156,14 +158,16 @@ TEST_F(SimRuntime, MailToAStoppedAgentGoesToItsHeirOrIsDeadLettered) {
   const agent_id heir = spawn(script());
   const agent_id merged = spawn(script());
   const agent_id gone = spawn(script());
-  spawn(script([=](context& ctx) {
-    ctx.stop(merged, {.heir = heir, .reason = "merged into heir"});
-    ctx.stop(gone, {.reason = "pruned"});
-    ctx.schedule(5 * L, msg::ping{});
-  }, [=](envelope&, context& ctx) {
-    ctx.send(merged, msg::ping{1});
-    ctx.send(gone, msg::ping{2});
-  }));
+  spawn(script(
+      [=](context& ctx) {
+        ctx.stop(merged, {.heir = heir, .reason = "merged into heir"});
+        ctx.stop(gone, {.reason = "pruned"});
+        ctx.schedule(5 * L, msg::ping{});
+      },
+      [=](envelope&, context& ctx) {
+        ctx.send(merged, msg::ping{1});
+        ctx.send(gone, msg::ping{2});
+      }));
   const auto s = run();
   const auto got = events(log, "got");
   ASSERT_EQ(got.size(), 1u);
@@ -265,8 +269,8 @@ TEST_F(SimRuntime, StopPolicyStopsTheFailingAgent) {
 }
 
 TEST_F(SimRuntime, RestartPolicyReplacesTheInstance) {
-  const agent_id f = spawn([] { return std::make_unique<failing>(); },
-                           {.on_failure = failure_policy::restart});
+  const agent_id f =
+      spawn([] { return std::make_unique<failing>(); }, {.on_failure = failure_policy::restart});
   for (int i = 0; i < 4; ++i) rt.post(f, msg::ping{}, i * msec);
   const auto s = run();
   // The second post fails the first instance, the fourth the second.
@@ -280,8 +284,8 @@ TEST_F(SimRuntime, RestartPolicyReplacesTheInstance) {
 }
 
 TEST_F(SimRuntime, StopRunPolicyEndsTheRunWithAnError) {
-  const agent_id f = spawn([] { return std::make_unique<failing>(); },
-                           {.on_failure = failure_policy::stop_run});
+  const agent_id f =
+      spawn([] { return std::make_unique<failing>(); }, {.on_failure = failure_policy::stop_run});
   for (int i = 0; i < 5; ++i) rt.post(f, msg::ping{}, i * 10 * msec);
   auto r = rt.run();
   ASSERT_FALSE(r);

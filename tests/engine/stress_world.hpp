@@ -41,8 +41,8 @@ struct stress_counts {
            " requests=" + std::to_string(requests) + " answered=" + std::to_string(answered) +
            " timeouts=" + std::to_string(timeouts) + " publishes=" + std::to_string(publishes) +
            " broadcasts=" + std::to_string(broadcasts) + " timers=" + std::to_string(timers) +
-           " spawns=" + std::to_string(spawns) + " unknown_sends=" +
-           std::to_string(unknown_sends) + " stops=" + std::to_string(stops);
+           " spawns=" + std::to_string(spawns) + " unknown_sends=" + std::to_string(unknown_sends) +
+           " stops=" + std::to_string(stops);
   }
 };
 
@@ -94,30 +94,30 @@ class walker final : public actor {
   explicit walker(const stress_world* world) : w_(world) {}
 
   void handle(broker::envelope& e, context& ctx) override {
-    std::visit(broker::overloaded{
-                   [&](broker::msg::token& t) {
-                     if (e.kind == broker::envelope_kind::timer) {
-                       forward(t, ctx);
-                     } else {
-                       on_token(t, ctx);
-                     }
-                   },
-                   [&](broker::msg::ping& p) {
-                     if (e.kind == broker::envelope_kind::request) {
-                       ctx.reply(e, broker::msg::pong{p.value});
-                     }
-                   },
-                   [&](broker::msg::pong&) {
-                     w_->counts->answered++;
-                     resume(e.correlation, ctx);
-                   },
-                   [&](broker::msg::timeout& t) {
-                     w_->counts->timeouts++;
-                     resume(t.request, ctx);
-                   },
-                   [&](broker::msg::spawned&) {}, [&](broker::msg::stopped&) {},
-                   [&](broker::msg::task_request&) {}, [&](broker::msg::task_result&) {}},
-               e.payload);
+    std::visit(
+        broker::overloaded{[&](broker::msg::token& t) {
+                             if (e.kind == broker::envelope_kind::timer) {
+                               forward(t, ctx);
+                             } else {
+                               on_token(t, ctx);
+                             }
+                           },
+                           [&](broker::msg::ping& p) {
+                             if (e.kind == broker::envelope_kind::request) {
+                               ctx.reply(e, broker::msg::pong{p.value});
+                             }
+                           },
+                           [&](broker::msg::pong&) {
+                             w_->counts->answered++;
+                             resume(e.correlation, ctx);
+                           },
+                           [&](broker::msg::timeout& t) {
+                             w_->counts->timeouts++;
+                             resume(t.request, ctx);
+                           },
+                           [&](broker::msg::spawned&) {}, [&](broker::msg::stopped&) {},
+                           [&](broker::msg::task_request&) {}, [&](broker::msg::task_result&) {}},
+        e.payload);
   }
 
  private:
@@ -139,8 +139,8 @@ class walker final : public actor {
       pending_[broker::raw(ctx.request(peer, broker::msg::ping{t.id}, cfg().answer_timeout))] = t;
     } else if (r < 13) {
       w_->counts->requests++;
-      pending_[broker::raw(ctx.request(w_->silent, broker::msg::ping{t.id},
-                                       cfg().silent_timeout))] = t;
+      pending_[broker::raw(
+          ctx.request(w_->silent, broker::msg::ping{t.id}, cfg().silent_timeout))] = t;
     } else if (r < 23) {
       w_->counts->publishes++;
       const auto topic = "t" + std::to_string(pick % cfg().topics);
@@ -153,7 +153,8 @@ class walker final : public actor {
       forward(t, ctx);
     } else if (r < 41) {
       w_->counts->timers++;
-      ctx.schedule(static_cast<sim_time>(ctx.random().below(3 * msec)), t);  // forwarded when it fires
+      ctx.schedule(static_cast<sim_time>(ctx.random().below(3 * msec)),
+                   t);  // forwarded when it fires
     } else if (r < 47) {
       w_->counts->spawns++;
       const auto next = advance(t);
@@ -217,12 +218,12 @@ inline void build_stress_world(runtime& rt, stress_world& world, std::uint64_t t
   for (std::uint64_t i = 0; i < c.walkers; ++i) {
     spawn_options o{.kind = "walker", .groups = {"g" + std::to_string((i + 1) % c.groups)}};
     if (i % 7 == 0) o.topics.push_back("t" + std::to_string(i % c.topics));
-    world.walkers.push_back(
-        *rt.spawn([&world] { return std::make_unique<stress_detail::walker>(&world); },
-                  std::move(o)));
+    world.walkers.push_back(*rt.spawn(
+        [&world] { return std::make_unique<stress_detail::walker>(&world); }, std::move(o)));
   }
   for (std::uint64_t i = 0; i < c.listeners; ++i) {
-    spawn_options o{.kind = "listener", .groups = {"g" + std::to_string(i % c.groups)},
+    spawn_options o{.kind = "listener",
+                    .groups = {"g" + std::to_string(i % c.groups)},
                     .topics = {"t" + std::to_string(i % c.topics)}};
     world.listeners.push_back(
         *rt.spawn([] { return std::make_unique<stress_detail::listener>(); }, std::move(o)));

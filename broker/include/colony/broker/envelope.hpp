@@ -32,17 +32,17 @@ inline constexpr std::uint8_t default_priority = 3;
 
 /// A message in flight. Values only: nothing in it points into another agent's state.
 struct envelope {
-  agent_id from{};                       ///< sender (no_agent: injected from outside the run)
-  agent_id to{};                         ///< receiver, after group/topic expansion
-  sim_time send_time = 0;                ///< when it was sent
-  sim_time deliver_time = 0;             ///< when it is handled: send time + link latency + delay
-  std::uint64_t seq = 0;                 ///< the sender's sequence number (per sender, from 1)
-  conversation_id conversation{};        ///< the exchange it belongs to (0: none)
-  correlation_id correlation{};          ///< request/reply matching (0: none)
+  agent_id from{};                 ///< sender (no_agent: injected from outside the run)
+  agent_id to{};                   ///< receiver, after group/topic expansion
+  sim_time send_time = 0;          ///< when it was sent
+  sim_time deliver_time = 0;       ///< when it is handled: send time + link latency + delay
+  std::uint64_t seq = 0;           ///< the sender's sequence number (per sender, from 1)
+  conversation_id conversation{};  ///< the exchange it belongs to (0: none)
+  correlation_id correlation{};    ///< request/reply matching (0: none)
   std::uint8_t priority = default_priority;  ///< 1 (lowest) .. 5 (highest)
   envelope_kind kind = envelope_kind::message;
-  std::uint8_t forwards = 0;             ///< times forwarded from a stopped agent to its heir
-  message payload;                       ///< the message itself
+  std::uint8_t forwards = 0;  ///< times forwarded from a stopped agent to its heir
+  message payload;            ///< the message itself
 };
 
 void tag_invoke(boost::json::value_from_tag, boost::json::value& v, const envelope& e);

@@ -51,12 +51,12 @@ template <class Id>
 }
 
 // JSON: every id is a plain number.
-#define COLONY_BROKER_ID_JSON(Id)                                                        \
-  inline void tag_invoke(boost::json::value_from_tag, boost::json::value& v, Id id) {    \
-    v = raw(id);                                                                         \
-  }                                                                                      \
-  inline Id tag_invoke(boost::json::value_to_tag<Id>, const boost::json::value& v) {     \
-    return Id{boost::json::value_to<std::uint64_t>(v)};                                  \
+#define COLONY_BROKER_ID_JSON(Id)                                                     \
+  inline void tag_invoke(boost::json::value_from_tag, boost::json::value& v, Id id) { \
+    v = raw(id);                                                                      \
+  }                                                                                   \
+  inline Id tag_invoke(boost::json::value_to_tag<Id>, const boost::json::value& v) {  \
+    return Id{boost::json::value_to<std::uint64_t>(v)};                               \
   }
 COLONY_BROKER_ID_JSON(agent_id)
 COLONY_BROKER_ID_JSON(group_id)

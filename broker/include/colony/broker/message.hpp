@@ -62,9 +62,9 @@ BOOST_DESCRIBE_STRUCT(spawned, (), (child, tag, name))
 /// Delivered to a parent when one of its children has stopped.
 struct stopped {
   static constexpr std::string_view type = "stopped";
-  agent_id who{};      ///< the agent that stopped
-  std::string reason;  ///< why: "stopped by 12", "failed: ...", ...
-  agent_id heir{};     ///< where its mail now goes (no_agent: dead-lettered)
+  agent_id who{};               ///< the agent that stopped
+  std::string reason;           ///< why: "stopped by 12", "failed: ...", ...
+  agent_id heir{};              ///< where its mail now goes (no_agent: dead-lettered)
   boost::json::object details;  ///< the numbers behind the decision (may be empty)
 };
 BOOST_DESCRIBE_STRUCT(stopped, (), (who, reason, heir, details))
@@ -72,14 +72,14 @@ BOOST_DESCRIBE_STRUCT(stopped, (), (who, reason, heir, details))
 /// A unit of work from the workload.
 struct task_request {
   static constexpr std::string_view type = "task_request";
-  task_id task{};            ///< the task's id, unique in the run
-  std::string family;        ///< the task family it was drawn from
-  std::string domain;        ///< its domain ("finance", "legal", ...)
-  std::string text;          ///< the task's text
-  double difficulty = 0;     ///< 0..1, lowers the chance of a correct answer
-  double complexity = 0;     ///< 0..1, drives routing tiers and committees
-  std::uint32_t options = 0; ///< number of answer options
-  std::uint32_t attempt = 0; ///< 0 for the first try, then retries and corrections
+  task_id task{};             ///< the task's id, unique in the run
+  std::string family;         ///< the task family it was drawn from
+  std::string domain;         ///< its domain ("finance", "legal", ...)
+  std::string text;           ///< the task's text
+  double difficulty = 0;      ///< 0..1, lowers the chance of a correct answer
+  double complexity = 0;      ///< 0..1, drives routing tiers and committees
+  std::uint32_t options = 0;  ///< number of answer options
+  std::uint32_t attempt = 0;  ///< 0 for the first try, then retries and corrections
 };
 BOOST_DESCRIBE_STRUCT(task_request, (),
                       (task, family, domain, text, difficulty, complexity, options, attempt))

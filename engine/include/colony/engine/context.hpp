@@ -38,9 +38,9 @@ struct spawn_options {
   std::vector<std::string> groups;  ///< groups (locales) it joins at creation
   std::vector<std::string> topics;  ///< topics it subscribes to at creation
   failure_policy on_failure = failure_policy::stop;  ///< what a throwing handler leads to
-  std::uint64_t tag = 0;            ///< echoed in msg::spawned, to tell requests apart
-  std::string reason;               ///< why it is spawned: written to the agent_spawned event
-  boost::json::object details;      ///< the numbers behind that decision, also written there
+  std::uint64_t tag = 0;        ///< echoed in msg::spawned, to tell requests apart
+  std::string reason;           ///< why it is spawned: written to the agent_spawned event
+  boost::json::object details;  ///< the numbers behind that decision, also written there
 };
 
 /// How an agent is stopped.
@@ -75,8 +75,7 @@ class context {
   virtual void broadcast(group_id g, message m, send_options o = {}) = 0;
   /// Sends a request. Either a reply with the returned correlation id arrives, or, after
   /// `timeout`, msg::timeout does; never both. A reply after the timeout is a dead letter.
-  virtual correlation_id request(agent_id to, message m, sim_time timeout,
-                                 send_options o = {}) = 0;
+  virtual correlation_id request(agent_id to, message m, sim_time timeout, send_options o = {}) = 0;
   /// Replies to `req` (which must be a request) with the same correlation id.
   virtual void reply(const broker::envelope& req, message m, send_options o = {}) = 0;
 

@@ -39,8 +39,8 @@ class event_log {
   /// Everything written, for a memory log; "" for a file log.
   [[nodiscard]] const std::string& contents() const noexcept { return buffer_; }
 
-  std::size_t flush_bytes = 1 << 20;                       ///< flush past this many bytes
-  std::chrono::milliseconds flush_interval{2000};          ///< and at least this often
+  std::size_t flush_bytes = 1 << 20;               ///< flush past this many bytes
+  std::chrono::milliseconds flush_interval{2000};  ///< and at least this often
 
  private:
   struct file_closer {

@@ -13,8 +13,8 @@ namespace colony::engine {
 
 /// Settings of a live run.
 struct live_config {
-  std::uint64_t seed = 1;       ///< agent streams derive from (seed, agent id), as in simulation
-  unsigned threads = 1;         ///< threads running the io_context
+  std::uint64_t seed = 1;  ///< agent streams derive from (seed, agent id), as in simulation
+  unsigned threads = 1;    ///< threads running the io_context
   /// Wall microseconds per simulated microsecond of delay: 1 is real time; 0 runs every delay
   /// at once (ordering of timers kept only per agent).
   double time_scale = 1.0;

@@ -11,18 +11,18 @@ namespace colony::engine {
 
 /// Counters of a run, summed over every thread.
 struct run_stats {
-  sim_time end_time = 0;            ///< simulated time reached
-  std::uint64_t windows = 0;        ///< windows processed (SimRuntime)
-  std::uint64_t delivered = 0;      ///< envelopes handed to handlers (timeouts included)
-  std::uint64_t sent = 0;           ///< envelopes created by sends, publishes and broadcasts
-  std::uint64_t dead_letters = 0;   ///< undeliverable envelopes (each also an event)
-  std::uint64_t forwarded = 0;      ///< envelopes forwarded from a stopped agent to its heir
-  std::uint64_t timeouts = 0;       ///< requests that got no reply in time
-  std::uint64_t spawned = 0;        ///< agents created
-  std::uint64_t stopped = 0;        ///< agents stopped
-  std::uint64_t failures = 0;       ///< handler exceptions caught
-  std::uint64_t events = 0;         ///< event-log lines written
-  std::uint64_t alive = 0;          ///< agents alive at the end
+  sim_time end_time = 0;           ///< simulated time reached
+  std::uint64_t windows = 0;       ///< windows processed (SimRuntime)
+  std::uint64_t delivered = 0;     ///< envelopes handed to handlers (timeouts included)
+  std::uint64_t sent = 0;          ///< envelopes created by sends, publishes and broadcasts
+  std::uint64_t dead_letters = 0;  ///< undeliverable envelopes (each also an event)
+  std::uint64_t forwarded = 0;     ///< envelopes forwarded from a stopped agent to its heir
+  std::uint64_t timeouts = 0;      ///< requests that got no reply in time
+  std::uint64_t spawned = 0;       ///< agents created
+  std::uint64_t stopped = 0;       ///< agents stopped
+  std::uint64_t failures = 0;      ///< handler exceptions caught
+  std::uint64_t events = 0;        ///< event-log lines written
+  std::uint64_t alive = 0;         ///< agents alive at the end
 };
 
 /// A runtime: owns the agents, delivers their mail, keeps the time.

@@ -21,10 +21,10 @@ namespace colony::engine {
 
 /// Settings of a simulated run.
 struct sim_config {
-  std::uint64_t seed = 1;       ///< run seed; agent streams derive from (seed, agent id)
-  unsigned threads = 1;         ///< worker threads; the output does not depend on it
+  std::uint64_t seed = 1;         ///< run seed; agent streams derive from (seed, agent id)
+  unsigned threads = 1;           ///< worker threads; the output does not depend on it
   sim_time lookahead = 1 * msec;  ///< L: the link latency every message takes, and window width
-  event_log* events = nullptr;  ///< where events go; null: counted, not kept. Not owned.
+  event_log* events = nullptr;    ///< where events go; null: counted, not kept. Not owned.
 };
 
 class sim_runtime final : public runtime {
