@@ -54,6 +54,7 @@ inline void inject_tokens(engine::runtime& rt, const std::vector<agent_id>& ring
 struct fan_out_config {
   std::uint64_t subscribers = 10'000;
   std::uint64_t publishes = 1'000;
+  sim_time period = 1 * msec;  ///< between publishes: SimRuntime's default lookahead
 };
 
 class subscriber final : public engine::actor {
@@ -66,18 +67,20 @@ class subscriber final : public engine::actor {
   std::uint64_t received_ = 0;
 };
 
-// Publishes once per tick until it has published `count` times.
+// Publishes once per `period` until it has published `count` times. A period of one lookahead
+// keeps 10,000 deliveries in flight, as a steady stream of market ticks would.
 class publisher final : public engine::actor {
  public:
-  explicit publisher(std::uint64_t count) : left_(count) {}
-  void on_start(engine::context& ctx) override { ctx.schedule(1, broker::msg::ping{}); }
+  publisher(std::uint64_t count, sim_time period) : left_(count), period_(period) {}
+  void on_start(engine::context& ctx) override { ctx.schedule(period_, broker::msg::ping{}); }
   void handle(broker::envelope&, engine::context& ctx) override {
     ctx.publish(broker::topic("bench"), broker::msg::ping{left_});
-    if (--left_ > 0) ctx.schedule(1, broker::msg::ping{});
+    if (--left_ > 0) ctx.schedule(period_, broker::msg::ping{});
   }
 
  private:
   std::uint64_t left_;
+  sim_time period_;
 };
 
 /// Spawns the subscribers (already subscribed) and the publisher.
@@ -85,7 +88,7 @@ inline void build_fan_out(engine::runtime& rt, const fan_out_config& c) {
   for (std::uint64_t i = 0; i < c.subscribers; ++i) {
     (void)rt.spawn([] { return std::make_unique<subscriber>(); }, {.topics = {"bench"}});
   }
-  (void)rt.spawn([n = c.publishes] { return std::make_unique<publisher>(n); });
+  (void)rt.spawn([c] { return std::make_unique<publisher>(c.publishes, c.period); });
 }
 
 }  // namespace colony::bench

@@ -1,11 +1,10 @@
 #include "colony/engine/sim_runtime.hpp"
 
 #include <algorithm>
-#include <barrier>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/serialize.hpp>
-#include <deque>
+#include <atomic>
 #include <exception>
 #include <map>
 #include <string>
@@ -111,13 +110,71 @@ struct local_later {
 
 constexpr int max_forwards = 16;
 
+// Agents by id: O(1) lookup, addresses that never move, no per-element overhead. (A std::deque
+// holds only six 80-byte slots per block and costs a division per lookup.)
+class slot_table {
+ public:
+  static constexpr std::size_t chunk_bits = 12;
+  static constexpr std::size_t chunk_size = std::size_t{1} << chunk_bits;
+
+  std::size_t size() const noexcept { return size_; }
+  slot& operator[](std::size_t i) noexcept {
+    return chunks_[i >> chunk_bits][i & (chunk_size - 1)];
+  }
+  const slot& operator[](std::size_t i) const noexcept {
+    return chunks_[i >> chunk_bits][i & (chunk_size - 1)];
+  }
+  slot& emplace_back() {
+    if ((size_ & (chunk_size - 1)) == 0) chunks_.push_back(std::make_unique<slot[]>(chunk_size));
+    return (*this)[size_++];
+  }
+
+ private:
+  std::vector<std::unique_ptr<slot[]>> chunks_;
+  std::size_t size_ = 0;
+};
+
+// The window barrier. Windows are short (tens of microseconds), so waiting threads spin for a
+// while before sleeping: a futex wake-up per window would cost as much as the window's work.
+// The last thread to arrive runs `completion` alone, then releases the others.
+class window_barrier {
+ public:
+  explicit window_barrier(unsigned parties) : parties_(parties) {}
+
+  template <class Completion>
+  void arrive_and_wait(Completion&& completion) {
+    const unsigned gen = generation_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == parties_) {
+      completion();
+      arrived_.store(0, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+      generation_.notify_all();
+      return;
+    }
+    for (int i = 0; i < spin_limit; ++i) {
+      if (generation_.load(std::memory_order_acquire) != gen) return;
+      __builtin_ia32_pause();
+    }
+    while (generation_.load(std::memory_order_acquire) == gen) {
+      generation_.wait(gen, std::memory_order_acquire);
+    }
+  }
+
+ private:
+  static constexpr int spin_limit = 1 << 14;  // some microseconds  // some tens of microseconds
+  const unsigned parties_;
+  std::atomic<unsigned> arrived_{0};
+  std::atomic<unsigned> generation_{0};
+};
+
 }  // namespace
 
 struct sim_runtime::impl {
   class sim_context;
 
   // Everything one thread produces during a window. Index `threads` is the barrier's own.
-  struct worker {
+  // Cache-line aligned: each thread writes its own worker on every message.
+  struct alignas(64) worker {
     std::vector<std::vector<envelope>> out[2];  // [parity][destination shard]
     std::int64_t min_window_sent = std::numeric_limits<std::int64_t>::max();
     std::vector<event_record> events;
@@ -129,12 +186,13 @@ struct sim_runtime::impl {
     std::optional<std::tuple<sim_time, std::uint64_t, std::string>> run_failure;
     // Scratch for processing a shard.
     std::vector<batch_entry> batch;
+    std::vector<std::size_t> runs;  // where each sorted run of `batch` begins
     std::vector<envelope> local;  // heap of self-deliveries due inside the current window
     std::unique_ptr<sim_context> ctx;
   };
 
   // The agents whose id maps to it, by their future mail: window index -> envelopes.
-  struct shard {
+  struct alignas(64) shard {
     std::map<std::int64_t, std::vector<envelope>> calendar;
     std::vector<std::vector<envelope>> spare;
   };
@@ -239,7 +297,7 @@ struct sim_runtime::impl {
 
   sim_config config;
   broker::registry routes;
-  std::deque<slot> slots;
+  slot_table slots;
   std::vector<worker> workers;
   std::vector<shard> shards;
   int parity = 0;           // outboxes read this window; sends go to the other
@@ -253,7 +311,7 @@ struct sim_runtime::impl {
 };
 
 // The context handed to handlers, re-aimed at each agent in turn. One per worker thread.
-class sim_runtime::impl::sim_context final : public context {
+class alignas(64) sim_runtime::impl::sim_context final : public context {
  public:
   sim_context(impl& rt, worker& w) : rt_(rt), w_(w) {}
 
@@ -420,13 +478,25 @@ void sim_runtime::impl::process_shard(std::size_t s) {
   w.min_window_sent = std::numeric_limits<std::int64_t>::max();
 
   // Take this window's mail from every outbox and the calendar; later mail goes to the calendar.
+  // Each outbox is usually sorted already (a thread handles agents in order, and their sends
+  // tend to follow), so the batch is built as runs, each sorted only if it is not, then merged.
   const int read = parity;
+  w.runs.clear();
+  auto close_run = [&w](std::size_t begin, bool sorted) {
+    if (begin == w.batch.size()) return;
+    if (!sorted) std::sort(w.batch.begin() + static_cast<std::ptrdiff_t>(begin), w.batch.end());
+    w.runs.push_back(begin);
+  };
   for (auto& src : workers) {
     auto& inbox = src.out[read][s];
+    const std::size_t begin = w.batch.size();
+    bool sorted = true;
     for (auto& e : inbox) {
       const auto win = window_of(e.deliver_time);
       if (win == window && e.deliver_time < until) {
         w.batch.push_back(batch_entry::of(e));
+        const auto n = w.batch.size();
+        if (n > begin + 1 && w.batch[n - 1] < w.batch[n - 2]) sorted = false;
       } else {
         auto& bucket = sh.calendar[win];
         if (bucket.empty() && !sh.spare.empty() && bucket.capacity() == 0) {
@@ -436,6 +506,7 @@ void sim_runtime::impl::process_shard(std::size_t s) {
         bucket.push_back(std::move(e));
       }
     }
+    close_run(begin, sorted);
   }
   std::vector<envelope> current;
   if (auto it = sh.calendar.find(window); it != sh.calendar.end()) {
@@ -450,10 +521,17 @@ void sim_runtime::impl::process_shard(std::size_t s) {
       std::move(later, current.end(), std::back_inserter(bucket));
       current.erase(later, current.end());
     }
+    const std::size_t begin = w.batch.size();
     for (auto& e : current) w.batch.push_back(batch_entry::of(e));
+    close_run(begin, false);
   }
-
-  std::sort(w.batch.begin(), w.batch.end());
+  // Merge the sorted runs, last two first.
+  while (w.runs.size() > 1) {
+    const auto mid = w.runs.back();
+    w.runs.pop_back();
+    std::inplace_merge(w.batch.begin() + static_cast<std::ptrdiff_t>(w.runs.back()),
+                       w.batch.begin() + static_cast<std::ptrdiff_t>(mid), w.batch.end());
+  }
   for (std::size_t i = 0; i < w.batch.size();) {
     std::size_t j = i + 1;
     while (j < w.batch.size() && w.batch[j].to == w.batch[i].to) ++j;
@@ -897,18 +975,19 @@ result<run_stats> sim_runtime::run(sim_time until) {
       }
     } else {
       const unsigned n = rt.config.threads;
-      std::barrier sync(static_cast<std::ptrdiff_t>(n), [&rt]() noexcept {
+      window_barrier sync(n);
+      auto at_barrier = [&rt]() noexcept {
         try {
           rt.barrier();
         } catch (const std::exception& e) {
           rt.failure = error{errc::run_failed, std::string("kernel barrier: ") + e.what()};
           rt.done = true;
         }
-      });
-      auto loop = [&rt, &sync](std::size_t s) {
+      };
+      auto loop = [&rt, &sync, &at_barrier](std::size_t s) {
         while (true) {
           rt.process_shard(s);
-          sync.arrive_and_wait();
+          sync.arrive_and_wait(at_barrier);
           if (rt.done) break;
         }
       };
