@@ -478,25 +478,22 @@ void sim_runtime::impl::process_shard(std::size_t s) {
   w.min_window_sent = std::numeric_limits<std::int64_t>::max();
 
   // Take this window's mail from every outbox and the calendar; later mail goes to the calendar.
-  // Each outbox is usually sorted already (a thread handles agents in order, and their sends
-  // tend to follow), so the batch is built as runs, each sorted only if it is not, then merged.
+  // Outboxes are mostly in order already (a thread handles agents in id order, and their sends
+  // tend to follow), so the batch is cut into its natural ascending runs, which are merged when
+  // there are few, and sorted as a whole when there are many.
   const int read = parity;
   w.runs.clear();
-  auto close_run = [&w](std::size_t begin, bool sorted) {
-    if (begin == w.batch.size()) return;
-    if (!sorted) std::sort(w.batch.begin() + static_cast<std::ptrdiff_t>(begin), w.batch.end());
-    w.runs.push_back(begin);
+  auto append = [&w](envelope& e) {
+    w.batch.push_back(batch_entry::of(e));
+    const auto n = w.batch.size();
+    if (n == 1 || w.batch[n - 1] < w.batch[n - 2]) w.runs.push_back(n - 1);
   };
   for (auto& src : workers) {
     auto& inbox = src.out[read][s];
-    const std::size_t begin = w.batch.size();
-    bool sorted = true;
     for (auto& e : inbox) {
       const auto win = window_of(e.deliver_time);
       if (win == window && e.deliver_time < until) {
-        w.batch.push_back(batch_entry::of(e));
-        const auto n = w.batch.size();
-        if (n > begin + 1 && w.batch[n - 1] < w.batch[n - 2]) sorted = false;
+        append(e);
       } else {
         auto& bucket = sh.calendar[win];
         if (bucket.empty() && !sh.spare.empty() && bucket.capacity() == 0) {
@@ -506,7 +503,6 @@ void sim_runtime::impl::process_shard(std::size_t s) {
         bucket.push_back(std::move(e));
       }
     }
-    close_run(begin, sorted);
   }
   std::vector<envelope> current;
   if (auto it = sh.calendar.find(window); it != sh.calendar.end()) {
@@ -521,16 +517,18 @@ void sim_runtime::impl::process_shard(std::size_t s) {
       std::move(later, current.end(), std::back_inserter(bucket));
       current.erase(later, current.end());
     }
-    const std::size_t begin = w.batch.size();
-    for (auto& e : current) w.batch.push_back(batch_entry::of(e));
-    close_run(begin, false);
+    for (auto& e : current) append(e);
   }
-  // Merge the sorted runs, last two first.
-  while (w.runs.size() > 1) {
-    const auto mid = w.runs.back();
-    w.runs.pop_back();
-    std::inplace_merge(w.batch.begin() + static_cast<std::ptrdiff_t>(w.runs.back()),
-                       w.batch.begin() + static_cast<std::ptrdiff_t>(mid), w.batch.end());
+  constexpr std::size_t max_runs_to_merge = 8;
+  if (w.runs.size() > max_runs_to_merge) {
+    std::sort(w.batch.begin(), w.batch.end());
+  } else {
+    while (w.runs.size() > 1) {  // last two first
+      const auto mid = w.runs.back();
+      w.runs.pop_back();
+      std::inplace_merge(w.batch.begin() + static_cast<std::ptrdiff_t>(w.runs.back()),
+                         w.batch.begin() + static_cast<std::ptrdiff_t>(mid), w.batch.end());
+    }
   }
   for (std::size_t i = 0; i < w.batch.size();) {
     std::size_t j = i + 1;
