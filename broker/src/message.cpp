@@ -13,7 +13,7 @@ std::string_view type_name(const message& m) noexcept {
 
 boost::json::value to_json(const message& m) {
   boost::json::value v;
-  std::visit(
+  visit(
       [&v](const auto& x) {
         v = boost::json::value_from(x);
         // "type" first, so a line of the event log reads naturally.
@@ -38,7 +38,13 @@ result<message> from_json_at(std::string_view type, const boost::json::value& v)
       try {
         boost::json::object fields = v.as_object();
         fields.erase("type");
-        return message{boost::json::value_to<T>(boost::json::value(std::move(fields)))};
+        using plain = std::remove_cvref_t<decltype(*std::declval<T*>())>;
+        if constexpr (detail::is_boxed<T>::value) {
+          using inner = std::remove_cvref_t<decltype(*std::declval<T&>())>;
+          return message{T{boost::json::value_to<inner>(boost::json::value(std::move(fields)))}};
+        } else {
+          return message{boost::json::value_to<plain>(boost::json::value(std::move(fields)))};
+        }
       } catch (const std::exception& e) {
         return fail(errc::bad_input,
                     "message \"" + std::string(type) + "\" has a bad field: " + e.what());

@@ -474,7 +474,7 @@ void live_runtime::impl::receive(slot* s, envelope& e) {
   agent_context ctx(*this, *s, &e);
   switch (e.kind) {
     case envelope_kind::stop: {
-      auto& notice = std::get<broker::msg::stopped>(e.payload);
+      auto& notice = broker::get<broker::msg::stopped>(e.payload);
       std::string reason = notice.reason.empty() ? "stopped by agent " + std::to_string(raw(e.from))
                                                  : std::move(notice.reason);
       stop_agent(*s, std::move(reason), notice.heir, std::move(notice.details));

@@ -1,10 +1,10 @@
 #include "colony/engine/sim_runtime.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/serialize.hpp>
-#include <atomic>
 #include <exception>
 #include <map>
 #include <string>
@@ -187,7 +187,7 @@ struct sim_runtime::impl {
     // Scratch for processing a shard.
     std::vector<batch_entry> batch;
     std::vector<std::size_t> runs;  // where each sorted run of `batch` begins
-    std::vector<envelope> local;  // heap of self-deliveries due inside the current window
+    std::vector<envelope> local;    // heap of self-deliveries due inside the current window
     std::unique_ptr<sim_context> ctx;
   };
 
@@ -607,7 +607,7 @@ void sim_runtime::impl::deliver(worker& w, sim_context& ctx, agent_id id, envelo
       }
       break;
     case envelope_kind::stop: {
-      auto& notice = std::get<broker::msg::stopped>(e.payload);
+      auto& notice = broker::get<broker::msg::stopped>(e.payload);
       std::string reason = notice.reason.empty() ? "stopped by agent " + std::to_string(raw(e.from))
                                                  : std::move(notice.reason);
       stop_agent(w, ctx, *sl, id, std::move(reason), notice.heir, std::move(notice.details));

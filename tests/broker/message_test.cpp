@@ -48,6 +48,28 @@ TEST(Message, RejectsUnknownTypesAndBadFields) {
   EXPECT_EQ(bad.error().code, errc::bad_input);
 }
 
+TEST(Message, BoxedMessagesAreValuesAndUnboxOnAccess) {
+  message a = msg::task_request{task_id{1}, "f", "finance", "text", 0.1, 0.2, 4, 0};
+  message b = a;  // a deep copy
+  get<msg::task_request>(b).text = "changed";
+  EXPECT_EQ(get<msg::task_request>(a).text, "text");
+  EXPECT_EQ(get<msg::task_request>(b).text, "changed");
+  EXPECT_EQ(get_if<msg::spawned>(&a), nullptr);
+  EXPECT_NE(get_if<msg::task_request>(&a), nullptr);
+  message p = msg::ping{4};
+  EXPECT_EQ(get<msg::ping>(p).value, 4u);
+  EXPECT_THROW((void)get<msg::pong>(p), std::bad_variant_access);
+  // visit hands the handler the plain struct, boxed or not.
+  auto name = [](const message& m) {
+    return visit(overloaded{[](const msg::task_request& r) { return "task:" + r.domain; },
+                            [](const auto& other) { return std::string(other.type); }},
+                 m);
+  };
+  EXPECT_EQ(name(a), "task:finance");
+  EXPECT_EQ(name(p), "ping");
+  EXPECT_EQ(type_name(a), "task_request");
+}
+
 TEST(Envelope, SerializesAddressesTimesAndPayload) {
   envelope e;
   e.from = agent_id{1};

@@ -122,7 +122,7 @@ TEST(LiveRuntime, SendAndRequestRoundTrip) {
     SCOPED_TRACE(threads);
     live_runtime rt(instant(threads));
     auto b = rt.spawn(agent([](envelope& e, context& ctx) {
-      const auto& p = std::get<msg::ping>(e.payload);
+      const auto& p = broker::get<msg::ping>(e.payload);
       if (e.kind == envelope_kind::request) {
         ctx.reply(e, msg::pong{p.value + 1});
       } else {
@@ -134,7 +134,7 @@ TEST(LiveRuntime, SendAndRequestRoundTrip) {
     journal<std::pair<envelope_kind, std::uint64_t>> got;
     auto a = rt.spawn(agent(
         [&](envelope& e, context&) {
-          const auto& p = std::get<msg::pong>(e.payload);
+          const auto& p = broker::get<msg::pong>(e.payload);
           if (e.kind == envelope_kind::reply) {
             EXPECT_EQ(raw(e.correlation), corr.load());
           }
@@ -259,7 +259,7 @@ TEST(LiveRuntime, RequestTimesOutOnceAndLateReplyIsDeadLetter) {
     std::atomic<std::uint64_t> corr{0};
     auto a = rt.spawn(agent(
         [&](envelope& e, context& ctx) {
-          if (auto* t = std::get_if<msg::timeout>(&e.payload)) {
+          if (auto* t = broker::get_if<msg::timeout>(&e.payload)) {
             EXPECT_EQ(e.kind, envelope_kind::timeout);
             EXPECT_EQ(raw(t->request), corr.load());
             EXPECT_EQ(t->peer, *b);
@@ -364,7 +364,7 @@ TEST(LiveRuntime, StoppedAgentForwardsToItsHeir) {
     live_runtime rt(instant(threads, &log));
     journal<std::pair<std::uint64_t, int>> got;
     auto heir = rt.spawn(agent([&](envelope& e, context&) {
-      got.add({std::get<msg::ping>(e.payload).value, e.forwards});
+      got.add({broker::get<msg::ping>(e.payload).value, e.forwards});
     }));
     ASSERT_TRUE(heir);
     auto merged =
@@ -412,7 +412,7 @@ TEST(LiveRuntime, SpawnFromHandlerYieldsSpawnedWithTag) {
     auto child = agent({}, [&](context&) { ++child_starts; });
     auto parent = rt.spawn(agent(
         [&](envelope& e, context& ctx) {
-          auto& n = std::get<msg::spawned>(e.payload);
+          auto& n = broker::get<msg::spawned>(e.payload);
           notices.add(n);
           if (auto id = ctx.lookup("kid")) looked_up = raw(*id);
         },
@@ -459,9 +459,9 @@ TEST(LiveRuntime, StopByAnotherAgentNotifiesTheParent) {
   std::atomic<int> child_stops{0};
   ASSERT_TRUE(rt.spawn(agent(
       [&](envelope& e, context& ctx) {
-        if (auto* s = std::get_if<msg::spawned>(&e.payload)) {
+        if (auto* s = broker::get_if<msg::spawned>(&e.payload)) {
           ctx.stop(s->child, stopping("not needed"));
-        } else if (auto* s = std::get_if<msg::stopped>(&e.payload)) {
+        } else if (auto* s = broker::get_if<msg::stopped>(&e.payload)) {
           stops.add(*s);
         }
       },
@@ -488,7 +488,7 @@ TEST(LiveRuntime, TimersFireAndCancelWorks) {
     ASSERT_TRUE(rt.spawn(agent(
         [&](envelope& e, context&) {
           EXPECT_EQ(e.kind, envelope_kind::timer);
-          fired.add(std::get<msg::ping>(e.payload).value);
+          fired.add(broker::get<msg::ping>(e.payload).value);
         },
         [](context& ctx) {
           ctx.schedule(2 * msec, msg::ping{1});
@@ -602,7 +602,7 @@ TEST(LiveRuntime, QuiescentRunHasExactCounters) {
     for (std::uint64_t i = 1; i <= agents; ++i) {
       auto id = rt.spawn(agent([&arrivals, i](envelope& e, context& ctx) {
         ++arrivals;
-        auto t = std::get<msg::token>(e.payload);
+        auto t = broker::get<msg::token>(e.payload);
         if (t.hops_left == 0) return;
         --t.hops_left;
         ctx.send(agent_id{i % agents + 1}, t);

@@ -107,7 +107,7 @@ TEST_F(SimRuntime, BroadcastReachesTheGroupButNotTheSender) {
 // A responder answering after `delay`.
 actor_factory echo(sim_time delay) {
   return script({}, [delay](envelope& e, context& ctx) {
-    ctx.reply(e, msg::pong{std::get<msg::ping>(e.payload).value}, {.delay = delay});
+    ctx.reply(e, msg::pong{broker::get<msg::ping>(e.payload).value}, {.delay = delay});
   });
 }
 

@@ -94,7 +94,7 @@ class walker final : public actor {
   explicit walker(const stress_world* world) : w_(world) {}
 
   void handle(broker::envelope& e, context& ctx) override {
-    std::visit(
+    broker::visit(
         broker::overloaded{[&](broker::msg::token& t) {
                              if (e.kind == broker::envelope_kind::timer) {
                                forward(t, ctx);

@@ -45,6 +45,11 @@ struct envelope {
   message payload;            ///< the message itself
 };
 
+// Envelopes are built, moved and merged several times per delivery: their size is throughput.
+// A message type that pushes past this belongs in a boxed<>.
+static_assert(sizeof(message) <= 32, "box large messages (see broker::boxed)");
+static_assert(sizeof(envelope) <= 96, "keep envelopes within 96 bytes");
+
 void tag_invoke(boost::json::value_from_tag, boost::json::value& v, const envelope& e);
 
 }  // namespace colony::broker

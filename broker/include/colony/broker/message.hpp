@@ -7,8 +7,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 
 #include "colony/base/error.hpp"
@@ -16,6 +18,34 @@
 #include "colony/broker/ids.hpp"
 
 namespace colony::broker {
+
+/// A message kept on the heap so that the `message` variant, and every envelope, stays small
+/// (an envelope is copied and moved several times per delivery). Still a value: copying a box
+/// copies what it holds. Handlers rarely see it: `broker::visit` and `broker::get` unbox.
+template <class T>
+class boxed {
+ public:
+  static constexpr std::string_view type = T::type;
+
+  boxed(T value) : p_(std::make_unique<T>(std::move(value))) {}  // NOLINT: implicit by design
+  boxed(const boxed& other) : p_(std::make_unique<T>(*other.p_)) {}
+  boxed(boxed&&) noexcept = default;
+  boxed& operator=(const boxed& other) {
+    p_ = std::make_unique<T>(*other.p_);
+    return *this;
+  }
+  boxed& operator=(boxed&&) noexcept = default;
+  ~boxed() = default;
+
+  T& operator*() noexcept { return *p_; }
+  const T& operator*() const noexcept { return *p_; }
+  T* operator->() noexcept { return p_.get(); }
+  const T* operator->() const noexcept { return p_.get(); }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
 namespace msg {
 
 /// A probe: health checks, request/response round trips, tests.
@@ -101,9 +131,71 @@ BOOST_DESCRIBE_STRUCT(task_result, (),
 
 }  // namespace msg
 
-/// Every message of the protocol.
-using message = std::variant<msg::ping, msg::pong, msg::token, msg::timeout, msg::spawned,
-                             msg::stopped, msg::task_request, msg::task_result>;
+/// Every message of the protocol. Messages larger than a few words travel boxed; construct
+/// them from the plain struct (`ctx.send(to, msg::task_request{...})`) and read them with
+/// broker::visit or broker::get, which unbox.
+using message =
+    std::variant<msg::ping, msg::pong, msg::token, msg::timeout, boxed<msg::spawned>,
+                 boxed<msg::stopped>, boxed<msg::task_request>, boxed<msg::task_result>>;
+
+namespace detail {
+template <class T>
+struct is_boxed : std::false_type {};
+template <class T>
+struct is_boxed<boxed<T>> : std::true_type {};
+template <class T, class V>
+struct holds_alternative_type;
+template <class T, class... Ts>
+struct holds_alternative_type<T, std::variant<Ts...>>
+    : std::bool_constant<(std::is_same_v<T, Ts> || ...)> {};
+/// How `message` stores a T: boxed<T> or T.
+template <class T>
+using stored = std::conditional_t<holds_alternative_type<boxed<T>, message>::value, boxed<T>, T>;
+}  // namespace detail
+
+/// Calls `f` with the message itself (unboxed), like std::visit: `f` needs an overload for
+/// every message type, so a new message is a compile error where it is not handled.
+template <class F, class M>
+requires std::is_same_v<std::remove_cvref_t<M>, message>
+decltype(auto) visit(F&& f, M&& m) {
+  return std::visit(
+      [&f](auto&& x) -> decltype(auto) {
+        if constexpr (detail::is_boxed<std::remove_cvref_t<decltype(x)>>::value) {
+          return f(*x);
+        } else {
+          return f(x);
+        }
+      },
+      std::forward<M>(m));
+}
+
+/// The T in `m`; throws std::bad_variant_access when `m` holds another type.
+template <class T>
+T& get(message& m) {
+  if constexpr (detail::is_boxed<detail::stored<T>>::value) {
+    return *std::get<detail::stored<T>>(m);
+  } else {
+    return std::get<T>(m);
+  }
+}
+template <class T>
+const T& get(const message& m) {
+  if constexpr (detail::is_boxed<detail::stored<T>>::value) {
+    return *std::get<detail::stored<T>>(m);
+  } else {
+    return std::get<T>(m);
+  }
+}
+/// The T in `m`, or null when `m` holds another type.
+template <class T>
+T* get_if(message* m) {
+  auto* p = std::get_if<detail::stored<T>>(m);
+  if constexpr (detail::is_boxed<detail::stored<T>>::value) {
+    return p ? &**p : nullptr;
+  } else {
+    return p;
+  }
+}
 
 /// The message's type name, as written in JSON ("task_request").
 [[nodiscard]] std::string_view type_name(const message& m) noexcept;
