@@ -18,6 +18,11 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Until `colony run` lands, the demo is the kernel itself on its two benchmark worlds.
+demo: build
+	@$(BUILD)/bench/colony_kernel_bench --benchmark_filter='/runtime:[01]/' \
+	  --benchmark_counters_tabular=true 2>/dev/null | grep -E '^(Benchmark|relay_ring|fan_out|-)'
+
 # Every test, the long ones (label "long") included.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
