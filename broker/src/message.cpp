@@ -68,8 +68,8 @@ result<message> message_from_json(const boost::json::value& v) {
 
 std::string_view to_string(envelope_kind k) noexcept {
   switch (k) {
-    case envelope_kind::message:
-      return "message";
+    case envelope_kind::plain:
+      return "plain";
     case envelope_kind::request:
       return "request";
     case envelope_kind::reply:

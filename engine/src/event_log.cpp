@@ -1,5 +1,6 @@
 #include "colony/engine/event_log.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -22,6 +23,17 @@ result<event_log> event_log::open(const std::filesystem::path& path) {
   }
   log.path_ = path;
   return log;
+}
+
+std::string event_log::format(sim_time t, std::string_view type, std::uint64_t agent,
+                              boost::json::object&& fields) {
+  boost::json::object o;
+  o.reserve(fields.size() + 3);
+  o["t"] = t;
+  o["type"] = type;
+  o["agent"] = agent;
+  for (auto& kv : fields) o[kv.key()] = std::move(kv.value());
+  return boost::json::serialize(o);
 }
 
 void event_log::write(std::string_view line) {

@@ -224,10 +224,10 @@ struct live_runtime::impl {
 
   result<agent_id> spawn_agent(actor_factory make, spawn_options& o, agent_id parent);
 
-  void fail_run(std::string message) {
+  void fail_run(std::string why) {
     {
       std::lock_guard lock(failure_mutex);
-      if (!failure) failure = error{errc::run_failed, std::move(message)};
+      if (!failure) failure = error{errc::run_failed, std::move(why)};
     }
     io.stop();
   }
@@ -244,13 +244,7 @@ struct live_runtime::impl {
   }
 
   void write_event(agent_id agent, std::string_view type, boost::json::object fields) {
-    boost::json::object o;
-    o.reserve(fields.size() + 3);
-    o["t"] = now();
-    o["type"] = type;
-    o["agent"] = raw(agent);
-    for (auto& kv : fields) o[kv.key()] = std::move(kv.value());
-    const std::string line = boost::json::serialize(o);
+    const std::string line = event_log::format(now(), type, raw(agent), std::move(fields));
     count(totals.events);
     if (config.events == nullptr) return;
     std::lock_guard lock(events_mutex);
@@ -314,7 +308,7 @@ class live_runtime::impl::agent_context final : public context {
 
   void send(agent_id to, message m, send_options o) override {
     count(rt_.totals.sent);
-    rt_.deliver_later(make(to, envelope_kind::message, std::move(m), o), o.delay);
+    rt_.deliver_later(make(to, envelope_kind::plain, std::move(m), o), o.delay);
   }
 
   void publish(topic_id t, message m, send_options o) override {
@@ -340,7 +334,7 @@ class live_runtime::impl::agent_context final : public context {
     const bool is_request = req.kind == envelope_kind::request;
     if (!o.conversation) o.conversation = req.conversation;
     envelope e =
-        make(req.from, is_request ? envelope_kind::reply : envelope_kind::message, std::move(m), o);
+        make(req.from, is_request ? envelope_kind::reply : envelope_kind::plain, std::move(m), o);
     if (is_request) e.correlation = req.correlation;
     count(rt_.totals.sent);
     rt_.deliver_later(std::move(e), o.delay);
@@ -422,7 +416,7 @@ class live_runtime::impl::agent_context final : public context {
   void fan_out(const std::vector<agent_id>& to, message&& m, const send_options& o,
                bool skip_self) {
     if (to.empty()) return;
-    const envelope proto = make(broker::no_agent, envelope_kind::message, std::move(m), o);
+    const envelope proto = make(broker::no_agent, envelope_kind::plain, std::move(m), o);
     for (agent_id target : to) {
       if (skip_self && target == slot_.id) continue;
       envelope e = proto;
@@ -499,7 +493,7 @@ void live_runtime::impl::receive(slot* s, envelope& e) {
     case envelope_kind::timeout:
       // Neither travels as mail: starts and deadlines have their own jobs.
       return;
-    case envelope_kind::message:
+    case envelope_kind::plain:
     case envelope_kind::request:
       run_handler(*s, ctx, e);
       break;

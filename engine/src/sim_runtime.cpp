@@ -240,21 +240,10 @@ struct sim_runtime::impl {
 
   // --- events ---------------------------------------------------------------------------------
 
-  static std::string event_line(sim_time t, std::string_view type, agent_id agent,
-                                boost::json::object&& fields) {
-    boost::json::object o;
-    o.reserve(fields.size() + 3);
-    o["t"] = t;
-    o["type"] = type;
-    o["agent"] = raw(agent);
-    for (auto& kv : fields) o[kv.key()] = std::move(kv.value());
-    return boost::json::serialize(o);
-  }
-
   void log(worker& w, sim_time t, agent_id agent, std::uint32_t phase, std::string_view type,
            boost::json::object fields) {
-    w.events.push_back(
-        {t, raw(agent), phase, w.event_seq++, event_line(t, type, agent, std::move(fields))});
+    w.events.push_back({t, raw(agent), phase, w.event_seq++,
+                        event_log::format(t, type, raw(agent), std::move(fields))});
   }
 
   void dead_letter(worker& w, const envelope& e, std::string_view reason) {
@@ -334,7 +323,7 @@ class alignas(64) sim_runtime::impl::sim_context final : public context {
 
   void send(agent_id to, message m, send_options o) override {
     ++w_.counters.sent;
-    rt_.enqueue(w_, make(to, envelope_kind::message, std::move(m), o));
+    rt_.enqueue(w_, make(to, envelope_kind::plain, std::move(m), o));
   }
 
   void publish(topic_id t, message m, send_options o) override {
@@ -362,7 +351,7 @@ class alignas(64) sim_runtime::impl::sim_context final : public context {
   void reply(const envelope& req, message m, send_options o) override {
     const bool is_request = req.kind == envelope_kind::request;
     envelope e =
-        make(req.from, is_request ? envelope_kind::reply : envelope_kind::message, std::move(m), o);
+        make(req.from, is_request ? envelope_kind::reply : envelope_kind::plain, std::move(m), o);
     if (is_request) e.correlation = req.correlation;
     ++w_.counters.sent;
     rt_.enqueue(w_, std::move(e));
@@ -443,7 +432,7 @@ class alignas(64) sim_runtime::impl::sim_context final : public context {
 
   void fan_out(std::span<const agent_id> to, message&& m, const send_options& o, bool skip_self) {
     if (to.empty()) return;
-    envelope proto = make(broker::no_agent, envelope_kind::message, std::move(m), o);
+    envelope proto = make(broker::no_agent, envelope_kind::plain, std::move(m), o);
     for (agent_id target : to) {
       if (skip_self && target == id_) continue;
       envelope e = proto;
@@ -639,7 +628,7 @@ void sim_runtime::impl::deliver(worker& w, sim_context& ctx, agent_id id, envelo
       run_handler(w, ctx, *sl, id, e);
       break;
     }
-    case envelope_kind::message:
+    case envelope_kind::plain:
     case envelope_kind::request:
       run_handler(w, ctx, *sl, id, e);
       break;

@@ -151,7 +151,7 @@ TEST(LiveRuntime, SendAndRequestRoundTrip) {
     ASSERT_TRUE(stats) << stats.error().message;
     auto seen = got.all();
     std::sort(seen.begin(), seen.end());
-    const std::vector<std::pair<envelope_kind, std::uint64_t>> want{{envelope_kind::message, 10},
+    const std::vector<std::pair<envelope_kind, std::uint64_t>> want{{envelope_kind::plain, 10},
                                                                     {envelope_kind::reply, 3}};
     EXPECT_EQ(seen, want);
     EXPECT_NE(corr.load(), 0u);
@@ -344,7 +344,7 @@ TEST(LiveRuntime, MailToUnknownAgentIsDeadLetter) {
   std::vector<std::uint64_t> to;
   for (const auto& d : dead) {
     EXPECT_EQ(d.at("reason").as_string(), "unknown agent");
-    EXPECT_EQ(d.at("kind").as_string(), "message");
+    EXPECT_EQ(d.at("kind").as_string(), "plain");
     EXPECT_EQ(u64(d.at("agent")), u64(d.at("to")));
     to.push_back(u64(d.at("to")));
     if (u64(d.at("to")) == 999) {
@@ -461,8 +461,8 @@ TEST(LiveRuntime, StopByAnotherAgentNotifiesTheParent) {
       [&](envelope& e, context& ctx) {
         if (auto* s = broker::get_if<msg::spawned>(&e.payload)) {
           ctx.stop(s->child, stopping("not needed"));
-        } else if (auto* s = broker::get_if<msg::stopped>(&e.payload)) {
-          stops.add(*s);
+        } else if (auto* st = broker::get_if<msg::stopped>(&e.payload)) {
+          stops.add(*st);
         }
       },
       [&](context& ctx) { ctx.spawn(agent({}, {}, [&](context&) { ++child_stops; })); })));

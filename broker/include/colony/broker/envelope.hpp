@@ -10,10 +10,10 @@
 
 namespace colony::broker {
 
-/// What an envelope is to the kernel. Handlers see `message`, `request` and `reply`; the kernel
+/// What an envelope is to the kernel. Handlers see `plain`, `request` and `reply`; the kernel
 /// consumes the rest itself (a request timeout reaches the handler as msg::timeout).
 enum class envelope_kind : std::uint8_t {
-  message,  ///< a plain send, publish or broadcast
+  plain,    ///< a plain send, publish or broadcast
   request,  ///< expects a reply carrying the same correlation id
   reply,    ///< answers a request
   timer,    ///< a self-timer set with schedule()
@@ -40,7 +40,7 @@ struct envelope {
   conversation_id conversation{};  ///< the exchange it belongs to (0: none)
   correlation_id correlation{};    ///< request/reply matching (0: none)
   std::uint8_t priority = default_priority;  ///< 1 (lowest) .. 5 (highest)
-  envelope_kind kind = envelope_kind::message;
+  envelope_kind kind = envelope_kind::plain;
   std::uint8_t forwards = 0;  ///< times forwarded from a stopped agent to its heir
   message payload;            ///< the message itself
 };

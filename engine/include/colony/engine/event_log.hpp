@@ -1,5 +1,6 @@
 #pragma once
 /// The event log (`events.jsonl`): data for researchers, one JSON object a line.
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "colony/base/error.hpp"
+#include "colony/base/time.hpp"
 
 namespace colony::engine {
 
@@ -26,6 +28,10 @@ class event_log {
 
   /// A log appended to `path` (created or truncated). Fails with errc::io_error.
   [[nodiscard]] static result<event_log> open(const std::filesystem::path& path);
+
+  /// The line for one event: `{"t":t,"type":type,"agent":agent,...fields}`, keys in that order.
+  [[nodiscard]] static std::string format(sim_time t, std::string_view type, std::uint64_t agent,
+                                          boost::json::object&& fields);
 
   /// Appends one line (a newline is added).
   void write(std::string_view line);

@@ -59,12 +59,13 @@ class rng {
 
   /// Uniform integer in [0, n), unbiased (Lemire's multiply-and-reject). n must be > 0.
   std::uint64_t below(std::uint64_t n) noexcept {
-    unsigned __int128 m = static_cast<unsigned __int128>((*this)()) * n;
+    __extension__ using u128 = unsigned __int128;  // GCC and Clang; -Wpedantic knows it is
+    u128 m = static_cast<u128>((*this)()) * n;
     auto low = static_cast<std::uint64_t>(m);
     if (low < n) {
       const std::uint64_t threshold = (0 - n) % n;
       while (low < threshold) {
-        m = static_cast<unsigned __int128>((*this)()) * n;
+        m = static_cast<u128>((*this)()) * n;
         low = static_cast<std::uint64_t>(m);
       }
     }
