@@ -220,6 +220,19 @@ struct live_runtime::impl {
                  {"message", broker::type_name(e.payload)},
                  {"kind", broker::to_string(e.kind)},
                  {"reason", reason}});
+    // Notices go to subscribers of the dead-letter topic; an undeliverable notice makes none.
+    if (broker::get_if<broker::msg::dead_letter>(&e.payload)) return;
+    const broker::msg::dead_letter notice{e.from, e.to, std::string(broker::type_name(e.payload)),
+                                          std::string(reason)};
+    for (agent_id sub : subscribers(broker::topic(broker::dead_letter_topic))) {
+      envelope n;
+      n.to = sub;
+      n.send_time = now();
+      n.deliver_time = n.send_time;
+      n.payload = notice;
+      count(totals.sent);
+      deliver_later(std::move(n), 0);
+    }
   }
 
   result<agent_id> spawn_agent(actor_factory make, spawn_options& o, agent_id parent);

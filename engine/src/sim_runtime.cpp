@@ -254,6 +254,25 @@ struct sim_runtime::impl {
          {"message", broker::type_name(e.payload)},
          {"kind", broker::to_string(e.kind)},
          {"reason", reason}});
+    // Notices go to subscribers of the dead-letter topic; an undeliverable notice makes none.
+    if (broker::get_if<broker::msg::dead_letter>(&e.payload)) return;
+    const auto subscribers = routes.subscribers(broker::topic(broker::dead_letter_topic));
+    if (subscribers.empty()) return;
+    const broker::msg::dead_letter notice{e.from, e.to, std::string(broker::type_name(e.payload)),
+                                          std::string(reason)};
+    // From the world outside, so the sequence number must be one no thread count can change:
+    // derived from the dead envelope, which is unique.
+    const std::uint64_t seq = mix(mix(raw(e.from), e.seq), raw(e.to));
+    for (agent_id sub : subscribers) {
+      envelope n;
+      n.to = sub;
+      n.send_time = e.deliver_time;
+      n.deliver_time = e.deliver_time + config.lookahead;
+      n.seq = seq;
+      n.payload = notice;
+      ++w.counters.sent;
+      enqueue(w, std::move(n));
+    }
   }
 
   // --- processing a window --------------------------------------------------------------------

@@ -17,6 +17,7 @@ TEST(Message, EveryTypeRoundTripsThroughJson) {
       msg::timeout{correlation_id{4}, agent_id{5}},
       msg::spawned{agent_id{6}, 9, "child"},
       msg::stopped{agent_id{6}, "pruned", agent_id{2}, {{"share", 0.004}}},
+      msg::dead_letter{agent_id{1}, agent_id{99}, "ping", "unknown agent"},
       msg::task_request{task_id{11}, "stats", "finance", "mean of 1 2 3", 0.3, 0.8, 4, 1},
       msg::task_result{task_id{11}, true, 2, 0.9, 0.0125, 120, 40, ""},
   };

@@ -357,6 +357,24 @@ TEST(LiveRuntime, MailToUnknownAgentIsDeadLetter) {
   EXPECT_EQ(stats->events, log.lines());
 }
 
+TEST(LiveRuntime, DeadLettersArePublishedToTheDeadLetterTopic) {
+  event_log log;
+  live_runtime rt(instant(2, &log));
+  journal<msg::dead_letter> notices;
+  ASSERT_TRUE(rt.spawn(
+      agent([&](envelope& e, context&) { notices.add(broker::get<msg::dead_letter>(e.payload)); }),
+      subscribed({std::string(broker::dead_letter_topic)})));
+  rt.post(agent_id{999}, msg::ping{4});
+  auto stats = rt.run();
+  ASSERT_TRUE(stats);
+  const auto got = notices.all();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].to, agent_id{999});
+  EXPECT_EQ(got[0].message_type, "ping");
+  EXPECT_EQ(got[0].reason, "unknown agent");
+  EXPECT_EQ(stats->dead_letters, 1u);
+}
+
 TEST(LiveRuntime, StoppedAgentForwardsToItsHeir) {
   for (unsigned threads : {1u, 4u}) {
     SCOPED_TRACE(threads);

@@ -154,6 +154,23 @@ TEST_F(SimRuntime, MailToAnUnknownAgentIsADeadLetter) {
   EXPECT_EQ(s.dead_letters, 1u);
 }
 
+TEST_F(SimRuntime, DeadLettersArePublishedToSubscribersOfTheDeadLetterTopic) {
+  const agent_id monitor = spawn(script(), {.topics = {std::string(broker::dead_letter_topic)}});
+  const agent_id sender = spawn(script([](context& ctx) { ctx.send(agent_id{999}, msg::ping{}); }));
+  const auto s = run();
+  const auto got = events(log, "got");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(u64(got[0], "agent"), raw(monitor));
+  EXPECT_EQ(u64(got[0], "t"), 2 * L);
+  const auto& notice = got[0].at("msg").as_object();
+  EXPECT_EQ(str(notice, "type"), "dead_letter");
+  EXPECT_EQ(u64(notice, "from"), raw(sender));
+  EXPECT_EQ(u64(notice, "to"), 999u);
+  EXPECT_EQ(str(notice, "message_type"), "ping");
+  EXPECT_EQ(str(notice, "reason"), "unknown agent");
+  EXPECT_EQ(s.dead_letters, 1u);
+}
+
 TEST_F(SimRuntime, MailToAStoppedAgentGoesToItsHeirOrIsDeadLettered) {
   const agent_id heir = spawn(script());
   const agent_id merged = spawn(script());

@@ -116,7 +116,8 @@ class walker final : public actor {
                              resume(t.request, ctx);
                            },
                            [&](broker::msg::spawned&) {}, [&](broker::msg::stopped&) {},
-                           [&](broker::msg::task_request&) {}, [&](broker::msg::task_result&) {}},
+                           [&](broker::msg::dead_letter&) {}, [&](broker::msg::task_request&) {},
+                           [&](broker::msg::task_result&) {}},
         e.payload);
   }
 

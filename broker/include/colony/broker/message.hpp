@@ -99,6 +99,17 @@ struct stopped {
 };
 BOOST_DESCRIBE_STRUCT(stopped, (), (who, reason, heir, details))
 
+/// Mail that could not be delivered, published on `dead_letter_topic` to whoever subscribed
+/// (a monitor, a queue for humans). Every dead letter is also a `dead_letter` event.
+struct dead_letter {
+  static constexpr std::string_view type = "dead_letter";
+  agent_id from{};           ///< who sent the undeliverable mail
+  agent_id to{};             ///< whom it was for
+  std::string message_type;  ///< its type name ("task_request")
+  std::string reason;        ///< "unknown agent", "agent stopped", "late reply", ...
+};
+BOOST_DESCRIBE_STRUCT(dead_letter, (), (from, to, message_type, reason))
+
 /// A unit of work from the workload.
 struct task_request {
   static constexpr std::string_view type = "task_request";
@@ -134,9 +145,12 @@ BOOST_DESCRIBE_STRUCT(task_result, (),
 /// Every message of the protocol. Messages larger than a few words travel boxed; construct
 /// them from the plain struct (`ctx.send(to, msg::task_request{...})`) and read them with
 /// broker::visit or broker::get, which unbox.
-using message =
-    std::variant<msg::ping, msg::pong, msg::token, msg::timeout, boxed<msg::spawned>,
-                 boxed<msg::stopped>, boxed<msg::task_request>, boxed<msg::task_result>>;
+using message = std::variant<msg::ping, msg::pong, msg::token, msg::timeout, boxed<msg::spawned>,
+                             boxed<msg::stopped>, boxed<msg::dead_letter>, boxed<msg::task_request>,
+                             boxed<msg::task_result>>;
+
+/// The topic on which the runtimes publish msg::dead_letter notices.
+inline constexpr std::string_view dead_letter_topic = "colony.dead_letters";
 
 namespace detail {
 template <class T>
@@ -187,6 +201,15 @@ const T& get(const message& m) {
   }
 }
 /// The T in `m`, or null when `m` holds another type.
+template <class T>
+const T* get_if(const message* m) {
+  auto* p = std::get_if<detail::stored<T>>(m);
+  if constexpr (detail::is_boxed<detail::stored<T>>::value) {
+    return p ? &**p : nullptr;
+  } else {
+    return p;
+  }
+}
 template <class T>
 T* get_if(message* m) {
   auto* p = std::get_if<detail::stored<T>>(m);
