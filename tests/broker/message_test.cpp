@@ -18,8 +18,10 @@ TEST(Message, EveryTypeRoundTripsThroughJson) {
       msg::spawned{agent_id{6}, 9, "child"},
       msg::stopped{agent_id{6}, "pruned", agent_id{2}, {{"share", 0.004}}},
       msg::dead_letter{agent_id{1}, agent_id{99}, "ping", "unknown agent"},
-      msg::task_request{task_id{11}, "stats", "finance", "mean of 1 2 3", 0.3, 0.8, 4, 1},
+      msg::task_request{task_id{11}, "stats", "finance", "mean of 1 2 3", 0.3, 0.8, 4, 1, 2, 5},
       msg::task_result{task_id{11}, true, 2, 0.9, 0.0125, 120, 40, ""},
+      msg::llm_call{task_id{11}, "finance", 0.3, 4, 2, 1.5, 0.1},
+      msg::llm_reply{task_id{11}, true, 2, 0.8, 0.002, 300, 120, 5000, 900000, ""},
   };
   ASSERT_EQ(all.size(), std::variant_size_v<message>);
   for (const auto& m : all) {

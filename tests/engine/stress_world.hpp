@@ -117,7 +117,8 @@ class walker final : public actor {
                            },
                            [&](broker::msg::spawned&) {}, [&](broker::msg::stopped&) {},
                            [&](broker::msg::dead_letter&) {}, [&](broker::msg::task_request&) {},
-                           [&](broker::msg::task_result&) {}},
+                           [&](broker::msg::task_result&) {}, [&](broker::msg::llm_call&) {},
+                           [&](broker::msg::llm_reply&) {}},
         e.payload);
   }
 

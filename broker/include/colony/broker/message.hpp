@@ -121,9 +121,46 @@ struct task_request {
   double complexity = 0;      ///< 0..1, drives routing tiers and committees
   std::uint32_t options = 0;  ///< number of answer options
   std::uint32_t attempt = 0;  ///< 0 for the first try, then retries and corrections
+  /// Ground truth: the correct option. Read only by simulated backends (to draw right or wrong
+  /// answers) and by the workload's scorer; agents must not route or decide on it.
+  std::int32_t truth = -1;
+  sim_time arrived = 0;  ///< when the task entered the system
 };
 BOOST_DESCRIBE_STRUCT(task_request, (),
-                      (task, family, domain, text, difficulty, complexity, options, attempt))
+                      (task, family, domain, text, difficulty, complexity, options, attempt, truth,
+                       arrived))
+
+/// A call to an LLM backend, sent by an agent to the backend's actor.
+struct llm_call {
+  static constexpr std::string_view type = "llm_call";
+  task_id task{};             ///< the task this call works on
+  std::string domain;         ///< the task's domain (skill is per domain)
+  double difficulty = 0;      ///< 0..1
+  std::uint32_t options = 0;  ///< number of answer options
+  std::int32_t truth = -1;    ///< ground truth, for the simulated model only
+  double tokens_scale = 1.0;  ///< multiplies the profile's token counts (prompt size)
+  double skill_bonus = 0;     ///< added to the backend's skill (context, memory, library hits)
+};
+BOOST_DESCRIBE_STRUCT(llm_call, (),
+                      (task, domain, difficulty, options, truth, tokens_scale, skill_bonus))
+
+/// A backend's answer to an llm_call (sent as the reply to the request).
+struct llm_reply {
+  static constexpr std::string_view type = "llm_reply";
+  task_id task{};                ///< the task the call worked on
+  bool ok = false;               ///< false: the call failed (error says why)
+  std::int32_t answer = -1;      ///< the option chosen
+  double confidence = 0;         ///< the model's stated confidence, 0..1
+  double cost = 0;               ///< price of the call
+  std::uint32_t tokens_in = 0;   ///< prompt tokens
+  std::uint32_t tokens_out = 0;  ///< completion tokens
+  sim_time queued = 0;           ///< time spent waiting for a concurrency slot
+  sim_time latency = 0;          ///< total time from call to reply, queueing included
+  std::string error;             ///< "failure", "timeout", ... when !ok
+};
+BOOST_DESCRIBE_STRUCT(llm_reply, (),
+                      (task, ok, answer, confidence, cost, tokens_in, tokens_out, queued, latency,
+                       error))
 
 /// The outcome of a task request.
 struct task_result {
@@ -147,7 +184,7 @@ BOOST_DESCRIBE_STRUCT(task_result, (),
 /// broker::visit or broker::get, which unbox.
 using message = std::variant<msg::ping, msg::pong, msg::token, msg::timeout, boxed<msg::spawned>,
                              boxed<msg::stopped>, boxed<msg::dead_letter>, boxed<msg::task_request>,
-                             boxed<msg::task_result>>;
+                             boxed<msg::task_result>, boxed<msg::llm_call>, boxed<msg::llm_reply>>;
 
 /// The topic on which the runtimes publish msg::dead_letter notices.
 inline constexpr std::string_view dead_letter_topic = "colony.dead_letters";
