@@ -14,6 +14,7 @@ TEST(Message, EveryTypeRoundTripsThroughJson) {
       msg::ping{7},
       msg::pong{8},
       msg::token{1, 2, 3},
+      msg::tick{5, 1},
       msg::timeout{correlation_id{4}, agent_id{5}},
       msg::spawned{agent_id{6}, 9, "child"},
       msg::stopped{agent_id{6}, "pruned", agent_id{2}, {{"share", 0.004}}},

@@ -116,9 +116,9 @@ class walker final : public actor {
                              resume(t.request, ctx);
                            },
                            [&](broker::msg::spawned&) {}, [&](broker::msg::stopped&) {},
-                           [&](broker::msg::dead_letter&) {}, [&](broker::msg::task_request&) {},
-                           [&](broker::msg::task_result&) {}, [&](broker::msg::llm_call&) {},
-                           [&](broker::msg::llm_reply&) {}},
+                           [&](broker::msg::dead_letter&) {}, [&](broker::msg::tick&) {},
+                           [&](broker::msg::task_request&) {}, [&](broker::msg::task_result&) {},
+                           [&](broker::msg::llm_call&) {}, [&](broker::msg::llm_reply&) {}},
         e.payload);
   }
 

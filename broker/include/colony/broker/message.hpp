@@ -71,6 +71,14 @@ struct token {
 };
 BOOST_DESCRIBE_STRUCT(token, (), (id, hops_left, seed))
 
+/// A self-timer's payload: which of the agent's timers fired and what for.
+struct tick {
+  static constexpr std::string_view type = "tick";
+  std::uint64_t id = 0;    ///< agent-defined: the call, task or cycle it concerns
+  std::uint32_t what = 0;  ///< agent-defined: the kind of timer
+};
+BOOST_DESCRIBE_STRUCT(tick, (), (id, what))
+
 /// Delivered to a requester when no reply came within the request's timeout.
 struct timeout {
   static constexpr std::string_view type = "timeout";
@@ -182,9 +190,10 @@ BOOST_DESCRIBE_STRUCT(task_result, (),
 /// Every message of the protocol. Messages larger than a few words travel boxed; construct
 /// them from the plain struct (`ctx.send(to, msg::task_request{...})`) and read them with
 /// broker::visit or broker::get, which unbox.
-using message = std::variant<msg::ping, msg::pong, msg::token, msg::timeout, boxed<msg::spawned>,
-                             boxed<msg::stopped>, boxed<msg::dead_letter>, boxed<msg::task_request>,
-                             boxed<msg::task_result>, boxed<msg::llm_call>, boxed<msg::llm_reply>>;
+using message =
+    std::variant<msg::ping, msg::pong, msg::token, msg::tick, msg::timeout, boxed<msg::spawned>,
+                 boxed<msg::stopped>, boxed<msg::dead_letter>, boxed<msg::task_request>,
+                 boxed<msg::task_result>, boxed<msg::llm_call>, boxed<msg::llm_reply>>;
 
 /// The topic on which the runtimes publish msg::dead_letter notices.
 inline constexpr std::string_view dead_letter_topic = "colony.dead_letters";
