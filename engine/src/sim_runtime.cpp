@@ -1049,3 +1049,16 @@ bool sim_runtime::alive(agent_id id) const noexcept {
 }
 
 }  // namespace colony::engine
+
+namespace colony::engine {
+
+actor* sim_runtime::inspect(agent_id id) noexcept {
+  if (!alive(id)) return nullptr;
+  return impl_->slots[raw(id)].impl.get();
+}
+
+agent_id sim_runtime::next_agent_id() const noexcept {
+  return agent_id{impl_->slots.size()};
+}
+
+}  // namespace colony::engine

@@ -348,6 +348,17 @@ TEST_F(SimRuntime, NamesAreUniqueAcrossSpawns) {
   EXPECT_EQ(got[0].at("msg").at("tag"), 3);
 }
 
+TEST_F(SimRuntime, InspectGivesLiveActorsBetweenRuns) {
+  EXPECT_EQ(rt.next_agent_id(), agent_id{1});
+  const agent_id a = spawn(script());
+  EXPECT_EQ(rt.next_agent_id(), agent_id{2});
+  const agent_id b = spawn(script([](context& ctx) { ctx.stop(ctx.self()); }));
+  run();
+  EXPECT_NE(dynamic_cast<testing::scripted*>(rt.inspect(a)), nullptr);
+  EXPECT_EQ(rt.inspect(b), nullptr);
+  EXPECT_EQ(rt.inspect(agent_id{77}), nullptr);
+}
+
 TEST_F(SimRuntime, EachAgentHasItsOwnReproducibleStream) {
   auto draw = [] { return script([](context& c) { c.log_event("draw", {{"x", c.random()()}}); }); };
   spawn(draw());

@@ -49,6 +49,11 @@ class sim_runtime final : public runtime {
   [[nodiscard]] const broker::registry& routes() const noexcept;
   /// Whether `id` is a live agent. Between runs or steps only.
   [[nodiscard]] bool alive(agent_id id) const noexcept;
+  /// The actor of live agent `id`, to read its state between runs or steps (metrics, tests);
+  /// null when there is none. Never from a handler, and never kept across a run.
+  [[nodiscard]] actor* inspect(agent_id id) noexcept;
+  /// The id the next agent spawned from outside will get.
+  [[nodiscard]] agent_id next_agent_id() const noexcept;
 
  private:
   struct impl;

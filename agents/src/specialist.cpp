@@ -1,0 +1,211 @@
+// The specialist: answers a task with its backend, with self-consistency (k samples and a vote),
+// retries with exponential backoff, a circuit breaker on its backend, and a fallback (or
+// escalation) to its links when it cannot answer well enough.
+#include "specialist.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace colony::agents::detail {
+
+vote_result vote(const std::vector<std::pair<std::int32_t, double>>& answers, bool weighted) {
+  std::map<std::int32_t, std::pair<double, double>> tally;  // answer -> (weight, confidence sum)
+  double total = 0;
+  for (const auto& [answer, confidence] : answers) {
+    const double w = weighted ? confidence : 1.0;
+    tally[answer].first += w;
+    tally[answer].second += confidence;
+    total += w;
+  }
+  vote_result best;
+  double best_weight = -1;
+  std::size_t best_count = 0;
+  for (const auto& [answer, wc] : tally) {  // ascending answers: ties go to the lower one
+    if (wc.first > best_weight) {
+      best_weight = wc.first;
+      best.answer = answer;
+      best_count = static_cast<std::size_t>(std::count_if(
+          answers.begin(), answers.end(), [&](const auto& a) { return a.first == answer; }));
+      best.confidence = wc.second / static_cast<double>(best_count);
+    }
+  }
+  best.support = total > 0 ? best_weight / total : 0;
+  return best;
+}
+
+double number(const boost::json::object& p, std::string_view key) {
+  return p.at(key).to_number<double>();
+}
+std::int64_t integer(const boost::json::object& p, std::string_view key) {
+  return p.at(key).to_number<std::int64_t>();
+}
+std::string text(const boost::json::object& p, std::string_view key) {
+  return std::string(p.at(key).as_string());
+}
+
+specialist::specialist(const agent_config& c)
+    : backend_(c.backend),
+      links_(c.links),
+      samples_(static_cast<std::uint32_t>(integer(c.params, "samples"))),
+      voting_(text(c.params, "voting")),
+      agreement_(number(c.params, "agreement")),
+      min_confidence_(number(c.params, "min_confidence")),
+      max_retries_(static_cast<std::uint32_t>(integer(c.params, "max_retries"))),
+      backoff_(integer(c.params, "backoff")),
+      call_timeout_(integer(c.params, "call_timeout")),
+      breaker_failures_(static_cast<std::uint32_t>(integer(c.params, "breaker_failures"))),
+      breaker_cooldown_(integer(c.params, "breaker_cooldown")) {}
+
+void specialist::handle(broker::envelope& env, engine::context& ctx) {
+  broker::visit(broker::overloaded{
+                    [&](msg::task_request&) { begin(env, ctx); },
+                    [&](msg::llm_reply& r) { on_sample(env.correlation, &r, ctx); },
+                    [&](msg::task_result& r) { on_fallback(env.correlation, &r, ctx); },
+                    [&](msg::timeout& t) {
+                      if (calls_.count(broker::raw(t.request)) != 0) {
+                        on_sample(t.request, nullptr, ctx);
+                      } else {
+                        on_fallback(t.request, nullptr, ctx);
+                      }
+                    },
+                    [&](msg::tick& t) {
+                      if (t.what == retry_tick) retry(t.id, ctx);
+                    },
+                    [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {}, [](msg::spawned&) {},
+                    [](msg::stopped&) {}, [](msg::dead_letter&) {}, [](msg::llm_call&) {}},
+                env.payload);
+}
+
+void specialist::begin(broker::envelope& env, engine::context& ctx) {
+  const std::uint64_t id = ++next_job_;
+  job& j = jobs_[id];
+  j.work.request = std::move(env);
+  if (breaker_open(ctx)) {
+    fall_back(id, ctx, "circuit open");
+    return;
+  }
+  j.outstanding = samples_;
+  for (std::uint32_t s = 0; s < samples_; ++s) call(id, 0, ctx);
+}
+
+bool specialist::breaker_open(engine::context& ctx) {
+  if (breaker_failures_ == 0 || !open_since_) return false;
+  if (ctx.now() - *open_since_ < breaker_cooldown_) return true;
+  // Half-open: calls go through again; the next failure re-opens, the next success closes.
+  return false;
+}
+
+void specialist::record_call(bool ok, engine::context& ctx) {
+  if (breaker_failures_ == 0) return;
+  if (ok) {
+    consecutive_failures_ = 0;
+    if (open_since_) {
+      open_since_.reset();
+      ctx.log_event("circuit_closed", {{"backend", broker::raw(backend_)}});
+    }
+    return;
+  }
+  ++consecutive_failures_;
+  const bool half_open = open_since_ && ctx.now() - *open_since_ >= breaker_cooldown_;
+  if (consecutive_failures_ >= breaker_failures_ && (!open_since_ || half_open)) {
+    open_since_ = ctx.now();
+    ctx.log_event("circuit_opened", {{"backend", broker::raw(backend_)},
+                                     {"consecutive_failures", consecutive_failures_},
+                                     {"cooldown", breaker_cooldown_},
+                                     {"reason", std::to_string(consecutive_failures_) +
+                                                    " consecutive failed calls"}});
+  }
+}
+
+void specialist::call(std::uint64_t id, std::uint32_t attempt, engine::context& ctx) {
+  const auto& t = jobs_.at(id).work.task();
+  msg::llm_call c{t.task, t.domain, t.difficulty, t.options, t.truth, 1.0, 0.0};
+  const auto corr = ctx.request(backend_, std::move(c), call_timeout_);
+  calls_.emplace(broker::raw(corr), pending_call{id, attempt});
+}
+
+void specialist::on_sample(broker::correlation_id corr, const msg::llm_reply* r,
+                           engine::context& ctx) {
+  auto it = calls_.find(broker::raw(corr));
+  if (it == calls_.end()) return;
+  const pending_call pc = it->second;
+  calls_.erase(it);
+  job& j = jobs_.at(pc.job);
+  if (r != nullptr) j.work.charge(*r);
+  const bool ok = r != nullptr && r->ok;
+  record_call(ok, ctx);
+  if (ok) {
+    j.answers.emplace_back(r->answer, r->confidence);
+  } else if (pc.attempt < max_retries_ && !breaker_open(ctx)) {
+    // Exponential backoff: backoff, 2 backoff, 4 backoff...
+    const sim_time delay = backoff_ << std::min<std::uint32_t>(pc.attempt, 20);
+    const std::uint64_t key = (pc.job << 8) | (pc.attempt + 1);
+    ctx.schedule(delay, msg::tick{key, retry_tick});
+    return;
+  }
+  if (--j.outstanding == 0) conclude(pc.job, ctx);
+}
+
+void specialist::retry(std::uint64_t key, engine::context& ctx) {
+  const std::uint64_t id = key >> 8;
+  const auto attempt = static_cast<std::uint32_t>(key & 0xff);
+  if (jobs_.count(id) == 0) return;
+  if (breaker_open(ctx)) {
+    if (--jobs_.at(id).outstanding == 0) conclude(id, ctx);
+    return;
+  }
+  call(id, attempt, ctx);
+}
+
+void specialist::conclude(std::uint64_t id, engine::context& ctx) {
+  job& j = jobs_.at(id);
+  if (j.answers.empty()) {
+    fall_back(id, ctx, "no answer from the backend");
+    return;
+  }
+  const bool weighted = voting_ == "weighted";
+  const vote_result v = vote(j.answers, weighted);
+  // One sample: its stated confidence. Several: agreement among them.
+  const double confidence = j.answers.size() == 1 ? v.confidence : v.support;
+  const bool gated = voting_ == "confidence_gated" && v.support < agreement_;
+  if (gated || confidence < min_confidence_) {
+    fall_back(id, ctx, gated ? "samples disagree" : "low confidence");
+    return;
+  }
+  j.work.answer(ctx, true, v.answer, confidence);
+  jobs_.erase(id);
+}
+
+void specialist::fall_back(std::uint64_t id, engine::context& ctx, const std::string& why) {
+  job& j = jobs_.at(id);
+  if (j.next_link < links_.size()) {
+    const auto corr = ctx.request(links_[j.next_link++], j.work.task(), call_timeout_ * 4);
+    fallbacks_.emplace(broker::raw(corr), id);
+    ctx.log_event("fallback", {{"task", broker::raw(j.work.task().task)},
+                               {"to", broker::raw(links_[j.next_link - 1])},
+                               {"reason", why}});
+    return;
+  }
+  // Nowhere to go: disagreement escalates to humans; everything else is a failure.
+  const bool escalate = why == "samples disagree" || why == "low confidence";
+  j.work.answer(ctx, false, -1, 0, escalate ? "escalated" : why);
+  jobs_.erase(id);
+}
+
+void specialist::on_fallback(broker::correlation_id corr, const msg::task_result* r,
+                             engine::context& ctx) {
+  auto it = fallbacks_.find(broker::raw(corr));
+  if (it == fallbacks_.end()) return;
+  const std::uint64_t id = it->second;
+  fallbacks_.erase(it);
+  job& j = jobs_.at(id);
+  if (r != nullptr) j.work.charge(*r);
+  if (r != nullptr && (r->ok || r->error == "escalated")) {
+    j.work.answer(ctx, r->ok, r->answer, r->confidence, r->error);
+    jobs_.erase(id);
+    return;
+  }
+  fall_back(id, ctx, r == nullptr ? "fallback timed out" : r->error);
+}
+
+}  // namespace colony::agents::detail

@@ -1,0 +1,60 @@
+#pragma once
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "colony/engine/actor.hpp"
+#include "task_job.hpp"
+
+namespace colony::agents::detail {
+
+class specialist final : public engine::actor {
+ public:
+  explicit specialist(const agent_config& c);
+  void handle(broker::envelope& env, engine::context& ctx) override;
+
+ private:
+  static constexpr std::uint32_t retry_tick = 1;
+
+  struct job {
+    task_job work;
+    std::vector<std::pair<std::int32_t, double>> answers;  // (answer, confidence) per sample
+    std::uint32_t outstanding = 0;                         // samples not settled yet
+    std::size_t next_link = 0;                             // next fallback to try
+  };
+  struct pending_call {
+    std::uint64_t job;
+    std::uint32_t attempt;
+  };
+
+  void begin(broker::envelope& env, engine::context& ctx);
+  void call(std::uint64_t id, std::uint32_t attempt, engine::context& ctx);
+  void on_sample(broker::correlation_id corr, const msg::llm_reply* r, engine::context& ctx);
+  void retry(std::uint64_t key, engine::context& ctx);
+  void conclude(std::uint64_t id, engine::context& ctx);
+  void fall_back(std::uint64_t id, engine::context& ctx, const std::string& why);
+  void on_fallback(broker::correlation_id corr, const msg::task_result* r, engine::context& ctx);
+  bool breaker_open(engine::context& ctx);
+  void record_call(bool ok, engine::context& ctx);
+
+  broker::agent_id backend_;
+  std::vector<broker::agent_id> links_;
+  std::uint32_t samples_;
+  std::string voting_;
+  double agreement_;
+  double min_confidence_;
+  std::uint32_t max_retries_;
+  sim_time backoff_;
+  sim_time call_timeout_;
+  std::uint32_t breaker_failures_;
+  sim_time breaker_cooldown_;
+
+  std::uint64_t next_job_ = 0;
+  std::map<std::uint64_t, job> jobs_;
+  std::map<std::uint64_t, pending_call> calls_;       // by correlation id
+  std::map<std::uint64_t, std::uint64_t> fallbacks_;  // by correlation id -> job
+  std::uint32_t consecutive_failures_ = 0;
+  std::optional<sim_time> open_since_;
+};
+
+}  // namespace colony::agents::detail
