@@ -121,7 +121,7 @@ void backend_actor::accept(broker::envelope& env, engine::context& ctx) {
   c.request = std::move(env);
   c.arrived = ctx.now();
   ++totals_.calls;
-  ctx.schedule(profile_.timeout, msg::tick{id, deadline});
+  c.deadline = ctx.schedule(profile_.timeout, msg::tick{id, deadline});
   if (profile_.concurrency == 0 || in_flight_ < profile_.concurrency) {
     start(id, ctx);
   } else {
@@ -143,7 +143,10 @@ void backend_actor::finish(std::uint64_t id, engine::context& ctx) {
   auto it = calls_.find(id);
   if (it == calls_.end()) return;
   call& c = it->second;
-  if (!c.replied) reply(c, ctx, c.outcome.ok ? std::string() : c.outcome.error, c.outcome);
+  if (!c.replied) {
+    reply(c, ctx, c.outcome.ok ? std::string() : c.outcome.error, c.outcome);
+    ctx.cancel(c.deadline);
+  }
   calls_.erase(it);
   --in_flight_;
   // The freed slot goes to the oldest waiting call.

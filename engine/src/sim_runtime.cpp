@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "colony/base/assert.hpp"
@@ -25,10 +26,12 @@ using broker::raw;
 enum class slot_state : std::uint8_t { empty, starting, alive, stopped };
 
 // Bookkeeping only agents that use requests, timers or restarts pay for.
+// Hash containers: an agent may hold thousands of live timers and requests (a backend's call
+// deadlines), and they are only ever looked up, never iterated, so their order cannot leak.
 struct slot_extras {
-  std::vector<std::pair<correlation_id, agent_id>> pending;  // requests awaiting a reply
-  std::vector<timer_id> timers;                              // timers not yet fired or cancelled
-  actor_factory factory;                                     // for failure_policy::restart
+  std::unordered_set<std::uint64_t> pending;  // correlation ids of requests awaiting a reply
+  std::unordered_set<std::uint64_t> timers;   // timers not yet fired or cancelled
+  actor_factory factory;                      // for failure_policy::restart
 };
 
 // One agent. Touched during a window only by the thread that owns the agent's shard.
@@ -359,7 +362,7 @@ class alignas(64) sim_runtime::impl::sim_context final : public context {
     e.correlation = corr;
     ++w_.counters.sent;
     rt_.enqueue(w_, std::move(e));
-    slot_->more().pending.emplace_back(corr, to);
+    slot_->more().pending.insert(raw(corr));
     envelope deadline = make(id_, envelope_kind::timeout, broker::msg::timeout{corr, to}, {});
     deadline.deliver_time = now_ + std::max<sim_time>(timeout, 0);
     deadline.correlation = corr;
@@ -380,15 +383,13 @@ class alignas(64) sim_runtime::impl::sim_context final : public context {
     envelope e = make(id_, envelope_kind::timer, std::move(m), {});
     e.deliver_time = now_ + std::max<sim_time>(delay, 0);
     const timer_id id{e.seq};
-    slot_->more().timers.push_back(id);
+    slot_->more().timers.insert(raw(id));
     to_self(std::move(e));
     return id;
   }
 
   void cancel(timer_id t) override {
-    if (!slot_->extras) return;
-    auto& timers = slot_->extras->timers;
-    timers.erase(std::remove(timers.begin(), timers.end(), t), timers.end());
+    if (slot_->extras) slot_->extras->timers.erase(raw(t));
   }
 
   void spawn(actor_factory make_actor, spawn_options o) override {
@@ -622,27 +623,18 @@ void sim_runtime::impl::deliver(worker& w, sim_context& ctx, agent_id id, envelo
       return;
     }
     case envelope_kind::timer: {
-      if (!sl->extras) return;
-      auto& timers = sl->extras->timers;
-      auto it = std::find(timers.begin(), timers.end(), timer_id{e.seq});
-      if (it == timers.end()) return;  // cancelled
-      timers.erase(it);
+      if (!sl->extras || sl->extras->timers.erase(e.seq) == 0) return;  // cancelled
       run_handler(w, ctx, *sl, id, e);
       break;
     }
     case envelope_kind::timeout:
     case envelope_kind::reply: {
-      auto* pending = sl->extras ? &sl->extras->pending : nullptr;
-      auto it = pending ? std::find_if(pending->begin(), pending->end(),
-                                       [&](const auto& p) { return p.first == e.correlation; })
-                        : decltype(pending->begin()){};
-      if (pending == nullptr || it == pending->end()) {
+      if (!sl->extras || sl->extras->pending.erase(raw(e.correlation)) == 0) {
         // A deadline whose reply came is simply void; a reply after its deadline is mail
         // nobody waits for.
         if (e.kind == envelope_kind::reply) dead_letter(w, e, "late reply");
         return;
       }
-      pending->erase(it);
       if (e.kind == envelope_kind::timeout) ++w.counters.timeouts;
       run_handler(w, ctx, *sl, id, e);
       break;

@@ -109,6 +109,7 @@ class backend_actor final : public engine::actor {
     sim_time started = 0;
     bool serving = false;
     bool replied = false;
+    broker::timer_id deadline{};
     call_outcome outcome;
   };
   void accept(broker::envelope& env, engine::context& ctx);

@@ -17,10 +17,10 @@ namespace colony::scenarios {
 
 /// `run`: how long, from which seed, and how finely to measure.
 struct run_section {
-  sim_time duration = 1 * day;        ///< simulated time to run ("30d")
-  std::uint64_t seed = 1;             ///< default seed (`colony run --seed` overrides)
-  sim_time metrics_bucket = 1 * hour; ///< width of one metrics.csv row
-  sim_time lookahead = 1 * msec;      ///< link latency of every message (the kernel's L)
+  sim_time duration = 1 * day;         ///< simulated time to run ("30d")
+  std::uint64_t seed = 1;              ///< default seed (`colony run --seed` overrides)
+  sim_time metrics_bucket = 1 * hour;  ///< width of one metrics.csv row
+  sim_time lookahead = 1 * msec;       ///< link latency of every message (the kernel's L)
 };
 
 /// A locale: a group of agents (later, their SQLite store).
@@ -41,8 +41,8 @@ struct agent_spec {
 /// A number drawn per task: constant, uniform, normal (clamped) or beta.
 struct distribution {
   enum class kind : std::uint8_t { constant, uniform, normal, beta } shape = kind::constant;
-  double a = 0;  ///< constant: the value; uniform: low; normal: mean; beta: alpha
-  double b = 0;  ///< uniform: high; normal: standard deviation; beta: beta
+  double a = 0;             ///< constant: the value; uniform: low; normal: mean; beta: alpha
+  double b = 0;             ///< uniform: high; normal: standard deviation; beta: beta
   double min = 0, max = 1;  ///< bounds every draw is clamped to
 };
 
@@ -54,22 +54,22 @@ struct slot_spec {
 
 /// A family of similar tasks.
 struct task_family {
-  std::string name;                          ///< unique
-  std::string domain;                        ///< "finance", "legal", ... (skill is per domain)
-  std::vector<std::string> templates;        ///< texts with {slot} placeholders
-  std::map<std::string, slot_spec> slots;    ///< what fills each placeholder
-  distribution difficulty;                   ///< 0..1 per task
-  distribution complexity;                   ///< 0..1 per task
-  std::uint32_t options = 4;                 ///< answer options (>= 2)
-  double share = 1;                          ///< relative share of the arrival rate
+  std::string name;                        ///< unique
+  std::string domain;                      ///< "finance", "legal", ... (skill is per domain)
+  std::vector<std::string> templates;      ///< texts with {slot} placeholders
+  std::map<std::string, slot_spec> slots;  ///< what fills each placeholder
+  distribution difficulty;                 ///< 0..1 per task
+  distribution complexity;                 ///< 0..1 per task
+  std::uint32_t options = 4;               ///< answer options (>= 2)
+  double share = 1;                        ///< relative share of the arrival rate
 };
 
 /// A burst: the arrival rate multiplied for a while, once or periodically.
 struct burst {
-  sim_time at = 0;          ///< first start
-  sim_time duration = 0;    ///< how long it lasts
-  double multiplier = 1;    ///< rate factor while it lasts
-  sim_time every = 0;       ///< repeat period (0: once)
+  sim_time at = 0;        ///< first start
+  sim_time duration = 0;  ///< how long it lasts
+  double multiplier = 1;  ///< rate factor while it lasts
+  sim_time every = 0;     ///< repeat period (0: once)
 };
 
 /// A phase: from `at` on, a family's share is multiplied (0 switches it off; a family with a
@@ -82,17 +82,17 @@ struct phase {
 
 /// How tasks arrive: a Poisson process whose rate bursts and phases modulate.
 struct arrivals {
-  double rate_per_sec = 1;       ///< base rate ("120/min")
+  double rate_per_sec = 1;  ///< base rate ("120/min")
   std::vector<burst> bursts;
   std::vector<phase> phases;
 };
 
 /// `workload`: what the network is asked to do and where tasks enter.
 struct workload {
-  std::string entry;                  ///< the agent that receives every new task
+  std::string entry;  ///< the agent that receives every new task
   std::vector<task_family> families;
   arrivals arrival;
-  std::uint64_t max_tasks = 0;        ///< stop generating after this many (0: no limit)
+  std::uint64_t max_tasks = 0;  ///< stop generating after this many (0: no limit)
 };
 
 /// A loaded, validated scenario.

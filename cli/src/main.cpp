@@ -1,0 +1,262 @@
+// colony: run and validate scenarios.
+//
+// Exit codes: 0 success, 2 bad input (scenario, flag, output directory), 1 failure during a run.
+#include <sys/resource.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "colony/agents/builtin.hpp"
+#include "colony/base/log.hpp"
+#include "colony/cli/scenario_run.hpp"
+#include "colony/scenarios/loader.hpp"
+#include "run_outputs.hpp"
+
+namespace fs = std::filesystem;
+
+namespace colony::cli {
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_run_failed = 1;
+constexpr int exit_bad_input = 2;
+
+std::string utc_now(const char* format) {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
+}
+
+std::string hex(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// Loads the scenario, printing every problem; nullopt when there were any.
+std::optional<scenarios::scenario> load(const std::string& path,
+                                        const std::vector<std::string>& sets) {
+  auto loaded = scenarios::load_scenario(path, sets);
+  for (const auto& d : loaded.problems) std::cerr << d.format() << '\n';
+  if (!loaded) {
+    std::cerr << loaded.problems.size() << (loaded.problems.size() == 1 ? " error" : " errors")
+              << " in " << path << '\n';
+    return std::nullopt;
+  }
+  return std::move(loaded.value);
+}
+
+// A progress bar on a terminal: simulated time reached, tasks, rate, ETA.
+class progress_bar {
+ public:
+  explicit progress_bar(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO) != 0) {}
+  void update(sim_time reached, sim_time until, std::uint64_t tasks) {
+    if (!enabled_) return;
+    const double frac = until > 0 ? static_cast<double>(reached) / static_cast<double>(until) : 1;
+    const double wall = seconds();
+    const double eta = frac > 0 ? wall / frac - wall : 0;
+    constexpr int width = 30;
+    const int filled = static_cast<int>(frac * width);
+    std::fprintf(stderr, "\r[%s%s] %3.0f%%  t=%s  %llu tasks  %.0f tasks/s  ETA %.0fs   ",
+                 std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - filled), '.').c_str(), frac * 100,
+                 format_duration(reached).c_str(), static_cast<unsigned long long>(tasks),
+                 wall > 0 ? static_cast<double>(tasks) / wall : 0.0, eta);
+  }
+  void done() {
+    if (enabled_) std::fprintf(stderr, "\n");
+  }
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+struct run_flags {
+  std::string scenario;
+  std::optional<std::uint64_t> seed;
+  std::string out;
+  unsigned threads = 1;
+  std::string until;
+  std::vector<std::string> sets;
+  bool quiet = false;
+  bool force = false;
+};
+
+int run_command(const run_flags& f, const std::vector<std::string>& argv) {
+  auto s = load(f.scenario, f.sets);
+  if (!s) return exit_bad_input;
+  sim_time until = 0;
+  if (!f.until.empty()) {
+    auto parsed = parse_duration(f.until);
+    if (!parsed || f.until.find_first_not_of("0123456789.") == std::string::npos) {
+      std::cerr << "--until " << f.until
+                << ": error: not a duration (use a unit: \"12h\", \"30d\")\n";
+      return exit_bad_input;
+    }
+    until = *parsed;
+  }
+  if (f.threads == 0) {
+    std::cerr << "--threads: error: must be at least 1\n";
+    return exit_bad_input;
+  }
+  const fs::path out = f.out.empty() ? fs::path("runs") / (s->name + "-" + utc_now("%Y%m%d-%H%M%S"))
+                                     : fs::path(f.out);
+  std::error_code ec;
+  if (fs::exists(out, ec) && !fs::is_empty(out, ec) && !f.force) {
+    std::cerr << out.string()
+              << ": error: the output directory is not empty (choose another --out, or --force "
+                 "to write into it)\n";
+    return exit_bad_input;
+  }
+  fs::create_directories(out, ec);
+  if (ec) {
+    std::cerr << out.string() << ": error: cannot create the output directory: " << ec.message()
+              << '\n';
+    return exit_bad_input;
+  }
+
+  const std::uint64_t seed = f.seed.value_or(s->run.seed);
+  auto events = engine::event_log::open(out / "events.jsonl");
+  if (!events) {
+    std::cerr << events.error().message << '\n';
+    return exit_run_failed;
+  }
+  std::string command;
+  for (const auto& a : argv) command += (command.empty() ? "" : " ") + a;
+  const std::string scenario_text = pretty(s->as_run);
+  boost::json::object manifest{
+      {"colony_version", COLONY_VERSION},
+      {"scenario", fs::absolute(f.scenario).string()},
+      {"scenario_name", s->name},
+      {"scenario_hash", "fnv1a64:" + hex(broker::stable_hash(scenario_text))},
+      {"seed", seed},
+      {"threads", f.threads},
+      {"until_seconds", static_cast<double>(until > 0 ? until : s->run.duration) / sec},
+      {"overrides", boost::json::value_from(f.sets)},
+      {"command", command},
+      {"started", utc_now("%Y-%m-%dT%H:%M:%SZ")}};
+  // The scenario as run, and the manifest, go out before the run: a killed run keeps them.
+  if (auto w = write_file(out / "scenario.json", scenario_text); !w) {
+    std::cerr << w.error().message << '\n';
+    return exit_run_failed;
+  }
+  if (auto w = write_file(out / "manifest.json", pretty(manifest)); !w) {
+    std::cerr << w.error().message << '\n';
+    return exit_run_failed;
+  }
+
+  auto run = scenario_run::build(
+      *s, {.seed = seed, .threads = f.threads, .until = until, .events = &*events});
+  if (!run) {
+    std::cerr << run.error().message << '\n';
+    return exit_bad_input;
+  }
+  std::ofstream metrics(out / "metrics.csv");
+  metrics << metrics_header(*s) << '\n';
+  progress_bar bar(!f.quiet);
+  std::uint64_t tasks = 0;
+  auto totals = (*run)->run([&](const bucket_row& row) {
+    metrics << metrics_line(row) << '\n';
+    tasks += row.tasks.arrived;
+    bar.update(row.end, (*run)->until(), tasks);
+  });
+  bar.done();
+  metrics.close();
+  const double wall = bar.seconds();
+  if (!totals) {
+    std::cerr << "run failed: " << totals.error().message << " (outputs so far are in "
+              << out.string() << ")\n";
+    return exit_run_failed;
+  }
+  manifest["finished"] = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  auto sum = summary(*s, *totals, wall);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  sum["peak_rss_bytes"] = static_cast<std::int64_t>(usage.ru_maxrss) * 1024;  // Linux: KiB
+  for (const auto& [file, text] :
+       {std::pair{"summary.json", pretty(sum)}, std::pair{"manifest.json", pretty(manifest)},
+        std::pair{"topology.json", pretty(topology_json(*s, (*run)->nodes()))},
+        std::pair{"topology.dot", topology_dot(*s, (*run)->nodes())}}) {
+    if (auto w = write_file(out / file, text); !w) {
+      std::cerr << w.error().message << '\n';
+      return exit_run_failed;
+    }
+  }
+  if (!f.quiet) {
+    const auto& t = totals->tasks;
+    std::printf(
+        "%s: %llu tasks arrived, %llu completed (%llu correct), %llu failed, "
+        "%llu escalated, %llu in flight; cost %.4f; wall %.2fs\n",
+        out.string().c_str(), static_cast<unsigned long long>(t.arrived),
+        static_cast<unsigned long long>(t.completed), static_cast<unsigned long long>(t.succeeded),
+        static_cast<unsigned long long>(t.failed), static_cast<unsigned long long>(t.escalated),
+        static_cast<unsigned long long>(totals->in_flight), t.cost, wall);
+  }
+  return exit_ok;
+}
+
+int validate_command(const std::string& path, const std::vector<std::string>& sets) {
+  auto s = load(path, sets);
+  if (!s) return exit_bad_input;
+  std::printf("%s: ok (%zu backends, %zu agents, %zu task families)\n", path.c_str(),
+              s->backends.size(), s->agents.size(), s->work.families.size());
+  return exit_ok;
+}
+
+}  // namespace
+}  // namespace colony::cli
+
+int main(int argc, char** argv) {
+  using namespace colony::cli;
+  CLI::App app{"colony: simulate self-organizing networks of LLM-backed agents"};
+  app.require_subcommand(1);
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  run_flags rf;
+  auto* run = app.add_subcommand("run", "run a scenario and write its run directory");
+  run->add_option("scenario", rf.scenario, "scenario file")->required()->check(CLI::ExistingFile);
+  run->add_option("--seed", rf.seed, "random seed (default: the scenario's run.seed)");
+  run->add_option("--out", rf.out, "output directory (default: runs/<scenario>-<time>)");
+  run->add_option("--threads", rf.threads, "worker threads; outputs do not depend on it")
+      ->check(CLI::Range(1u, 256u));
+  run->add_option("--until", rf.until, "stop at this simulated time (\"12h\")");
+  run->add_option("--set", rf.sets, "override a scenario field: path=value (repeatable)");
+  run->add_flag("--quiet", rf.quiet, "no progress bar or summary line");
+  run->add_flag("--force", rf.force, "write into a non-empty output directory");
+
+  std::string validate_path;
+  std::vector<std::string> validate_sets;
+  auto* validate = app.add_subcommand("validate", "check a scenario and report every problem");
+  validate->add_option("scenario", validate_path, "scenario file")->required();
+  validate->add_option("--set", validate_sets, "override a scenario field: path=value");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  colony::log::set_level(log_level);
+  colony::agents::register_builtin_kinds();
+  const std::vector<std::string> args(argv, argv + argc);
+  if (*run) return run_command(rf, args);
+  return validate_command(validate_path, validate_sets);
+}

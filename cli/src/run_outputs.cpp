@@ -1,0 +1,188 @@
+#include "run_outputs.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace colony::cli {
+namespace {
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+double ms(sim_time t) {
+  return static_cast<double>(t) / static_cast<double>(msec);
+}
+
+void pretty_into(std::string& out, const boost::json::value& v, int indent) {
+  const std::string pad(static_cast<std::size_t>(indent), ' ');
+  const std::string inner(static_cast<std::size_t>(indent + 2), ' ');
+  if (const auto* o = v.if_object(); o != nullptr && !o->empty()) {
+    out += "{\n";
+    std::size_t i = 0;
+    for (const auto& [k, x] : *o) {
+      out += inner + boost::json::serialize(boost::json::value(k)) + ": ";
+      pretty_into(out, x, indent + 2);
+      out += ++i < o->size() ? ",\n" : "\n";
+    }
+    out += pad + "}";
+  } else if (const auto* a = v.if_array(); a != nullptr && !a->empty()) {
+    out += "[\n";
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      out += inner;
+      pretty_into(out, (*a)[i], indent + 2);
+      out += i + 1 < a->size() ? ",\n" : "\n";
+    }
+    out += pad + "]";
+  } else if (v.is_double()) {
+    // Shortest form that reads back the same double ("0.25", "86400"), not Boost's "8.64E4".
+    char buf[64];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double());
+    out.append(buf, ec == std::errc{} ? end : buf);
+  } else {
+    out += boost::json::serialize(v);
+  }
+}
+
+}  // namespace
+
+std::string pretty(const boost::json::value& v) {
+  std::string out;
+  pretty_into(out, v, 0);
+  out += '\n';
+  return out;
+}
+
+result<void> write_file(const std::filesystem::path& path, std::string_view text) {
+  std::ofstream f(path, std::ios::binary);
+  if (!f) return fail(errc::io_error, path.string() + ": cannot create: " + std::strerror(errno));
+  f.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!f) return fail(errc::io_error, path.string() + ": write failed: " + std::strerror(errno));
+  return {};
+}
+
+std::string metrics_header(const scenarios::scenario& s) {
+  std::string h =
+      "bucket_start_s,bucket_end_s,arrived,completed,succeeded,failed,escalated,in_flight,"
+      "success_rate,latency_p50_ms,latency_p95_ms,latency_p99_ms,cost,tokens_in,tokens_out";
+  for (const auto& b : s.backends) h += ",calls_" + b.name;
+  for (const auto& b : s.backends) h += ",queue_" + b.name;
+  h += ",agents_alive,dead_letters";
+  return h;
+}
+
+std::string metrics_line(const bucket_row& row) {
+  auto t = row.tasks;  // percentile() sorts
+  const std::uint64_t ended = t.completed + t.failed + t.escalated;
+  std::ostringstream line;
+  line << fixed(static_cast<double>(row.start) / sec, 3) << ','
+       << fixed(static_cast<double>(row.end) / sec, 3) << ',' << t.arrived << ',' << t.completed
+       << ',' << t.succeeded << ',' << t.failed << ',' << t.escalated << ',' << row.in_flight << ','
+       << fixed(ended > 0 ? static_cast<double>(t.succeeded) / static_cast<double>(ended) : 0, 4)
+       << ',' << fixed(ms(percentile(t.latencies, 50)), 3) << ','
+       << fixed(ms(percentile(t.latencies, 95)), 3) << ','
+       << fixed(ms(percentile(t.latencies, 99)), 3) << ',' << fixed(t.cost, 6) << ',' << t.tokens_in
+       << ',' << t.tokens_out;
+  for (const auto& b : row.backends) line << ',' << b.calls;
+  for (const auto& b : row.backends) line << ',' << b.queue;
+  line << ',' << row.agents_alive << ',' << row.dead_letters;
+  return line.str();
+}
+
+boost::json::object summary(const scenarios::scenario& s, const run_totals& t,
+                            double wall_seconds) {
+  auto lat = t.tasks.latencies;
+  const std::uint64_t ended = t.tasks.completed + t.tasks.failed + t.tasks.escalated;
+  boost::json::object backends;
+  for (std::size_t i = 0; i < s.backends.size(); ++i) {
+    const auto& b = t.backends[i];
+    backends[s.backends[i].name] = {{"calls", b.calls},           {"failures", b.failures},
+                                    {"timeouts", b.timeouts},     {"tokens_in", b.tokens_in},
+                                    {"tokens_out", b.tokens_out}, {"cost", b.cost}};
+  }
+  boost::json::object o;
+  o["scenario"] = s.name;
+  o["simulated_seconds"] = static_cast<double>(t.end_time) / sec;
+  o["arrived"] = t.tasks.arrived;
+  o["completed"] = t.tasks.completed;
+  o["failed"] = t.tasks.failed;
+  o["escalated"] = t.tasks.escalated;
+  o["in_flight"] = t.in_flight;
+  o["succeeded"] = t.tasks.succeeded;
+  o["success_rate"] =
+      ended > 0 ? static_cast<double>(t.tasks.succeeded) / static_cast<double>(ended) : 0.0;
+  o["cost"] = t.tasks.cost;
+  o["cost_per_success"] =
+      t.tasks.succeeded > 0 ? t.tasks.cost / static_cast<double>(t.tasks.succeeded) : 0.0;
+  o["tokens_in"] = t.tasks.tokens_in;
+  o["tokens_out"] = t.tasks.tokens_out;
+  o["latency_ms"] = {{"p50", ms(percentile(lat, 50))},
+                     {"p95", ms(percentile(lat, 95))},
+                     {"p99", ms(percentile(lat, 99))}};
+  o["backends"] = std::move(backends);
+  o["kernel"] = {{"messages_delivered", t.kernel.delivered},
+                 {"messages_sent", t.kernel.sent},
+                 {"dead_letters", t.kernel.dead_letters},
+                 {"windows", t.kernel.windows},
+                 {"events", t.kernel.events},
+                 {"agents_alive", t.kernel.alive}};
+  o["wall_seconds"] = wall_seconds;
+  o["tasks_per_wall_second"] =
+      wall_seconds > 0 ? static_cast<double>(t.tasks.arrived) / wall_seconds : 0.0;
+  return o;
+}
+
+boost::json::object topology_json(const scenarios::scenario& s, const std::vector<node>& nodes) {
+  boost::json::array agents, edges, backends;
+  for (const auto& b : s.backends) {
+    backends.push_back({{"name", b.name}, {"concurrency", b.concurrency}});
+  }
+  for (const auto& n : nodes) {
+    boost::json::array links;
+    for (const auto& l : n.links) {
+      links.push_back(boost::json::value(l));
+      edges.push_back({{"from", n.name}, {"to", l}, {"kind", "link"}});
+    }
+    if (!n.backend.empty())
+      edges.push_back({{"from", n.name}, {"to", n.backend}, {"kind", "calls"}});
+    agents.push_back({{"id", broker::raw(n.id)},
+                      {"name", n.name},
+                      {"kind", n.kind},
+                      {"locale", n.locale},
+                      {"backend", n.backend},
+                      {"links", std::move(links)}});
+  }
+  return {{"entry", s.work.entry},
+          {"agents", std::move(agents)},
+          {"backends", std::move(backends)},
+          {"edges", std::move(edges)}};
+}
+
+std::string topology_dot(const scenarios::scenario& s, const std::vector<node>& nodes) {
+  auto quoted = [](const std::string& x) { return boost::json::serialize(boost::json::value(x)); };
+  std::ostringstream dot;
+  dot << "digraph " << quoted(s.name) << " {\n  rankdir=LR;\n  node [shape=box];\n";
+  dot << "  \"workload\" [shape=oval];\n  \"workload\" -> " << quoted(s.work.entry) << ";\n";
+  for (const auto& b : s.backends) {
+    dot << "  " << quoted("backend:" + b.name) << " [shape=cylinder];\n";
+  }
+  for (const auto& n : nodes) {
+    dot << "  " << quoted(n.name) << " [label=" << quoted(n.name + "\n" + n.kind) << "];\n";
+    for (const auto& l : n.links) dot << "  " << quoted(n.name) << " -> " << quoted(l) << ";\n";
+    if (!n.backend.empty()) {
+      dot << "  " << quoted(n.name) << " -> " << quoted("backend:" + n.backend)
+          << " [style=dashed];\n";
+    }
+  }
+  dot << "}\n";
+  return dot.str();
+}
+
+}  // namespace colony::cli

@@ -1,0 +1,97 @@
+// `colony run` and `colony validate` end to end, through the binary.
+#include <gtest/gtest.h>
+
+#include "cli_test_support.hpp"
+
+namespace colony::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs a bundled scenario into a fresh directory and returns it.
+fs::path run_example(const std::string& scenario, const std::string& extra,
+                     const std::string& tag) {
+  const auto out = scratch(scenario + "-" + tag);
+  const auto r = colony("run " + (examples() / (scenario + ".json")).string() + " --quiet --out " +
+                        out.string() + " " + extra);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return out;
+}
+
+void expect_accounting_identity(const boost::json::object& s) {
+  EXPECT_GT(u64(s, "arrived"), 0u);
+  EXPECT_EQ(u64(s, "arrived"),
+            u64(s, "completed") + u64(s, "failed") + u64(s, "escalated") + u64(s, "in_flight"));
+  EXPECT_LE(u64(s, "succeeded"), u64(s, "completed"));
+}
+
+TEST(Run, WritesTheRunDirectory) {
+  const auto out = run_example("support_desk", "--until 2h", "files");
+  for (const char* f : {"manifest.json", "events.jsonl", "metrics.csv", "summary.json",
+                        "topology.json", "topology.dot", "scenario.json"}) {
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  }
+  const auto manifest = read_json(out / "manifest.json");
+  EXPECT_EQ(u64(manifest, "seed"), 1u);
+  EXPECT_EQ(manifest.at("scenario_name").as_string(), "support_desk");
+  EXPECT_TRUE(manifest.contains("finished"));
+  const auto summary = read_json(out / "summary.json");
+  expect_accounting_identity(summary);
+  // Two hourly buckets and a header.
+  const auto metrics = read_file(out / "metrics.csv");
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3);
+  EXPECT_EQ(metrics.rfind("bucket_start_s,bucket_end_s,arrived,", 0), 0u);
+  const auto topology = read_json(out / "topology.json");
+  EXPECT_EQ(topology.at("agents").as_array().size(), 4u);
+  fs::remove_all(out);
+}
+
+TEST(Run, RefusesANonEmptyOutputDirectoryWithoutForce) {
+  const auto out = run_example("support_desk", "--until 10min", "force");
+  const auto again = colony("run " + (examples() / "support_desk.json").string() +
+                            " --quiet --until 10min --out " + out.string());
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.output.find("the output directory is not empty"), std::string::npos);
+  const auto forced = colony("run " + (examples() / "support_desk.json").string() +
+                             " --quiet --until 10min --force --out " + out.string());
+  EXPECT_EQ(forced.exit_code, 0) << forced.output;
+  fs::remove_all(out);
+}
+
+TEST(Run, BadScenarioExitsTwoAndWritesNothing) {
+  const auto out = scratch("bad");
+  const auto r = colony("run " + (examples() / "support_desk.json").string() +
+                        " --quiet --set run.duraton=2d --out " + out.string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("unknown key \"duraton\""), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(Validate, AcceptsEveryBundledScenario) {
+  for (const auto& entry : fs::directory_iterator(examples())) {
+    if (entry.path().extension() != ".json") continue;
+    const auto r = colony("validate " + entry.path().string());
+    EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
+  }
+}
+
+// The determinism contract, end to end: same scenario and seed, 1 and 2 threads.
+TEST(Run, BundledScenariosAreByteIdenticalForOneAndTwoThreads) {
+  for (const auto& entry : fs::directory_iterator(examples())) {
+    if (entry.path().extension() != ".json") continue;
+    const auto name = entry.path().stem().string();
+    const auto one = run_example(name, "--threads 1 --until 6h", "t1");
+    const auto two = run_example(name, "--threads 2 --until 6h", "t2");
+    for (const char* f : {"events.jsonl", "metrics.csv"}) {
+      const auto a = read_file(one / f);
+      const auto b = read_file(two / f);
+      EXPECT_FALSE(a.empty()) << name << " " << f;
+      EXPECT_TRUE(a == b) << name << ": " << f << " differs between 1 and 2 threads";
+    }
+    fs::remove_all(one);
+    fs::remove_all(two);
+  }
+}
+
+}  // namespace
+}  // namespace colony::testing

@@ -1,0 +1,84 @@
+// The JSON Schema of scenario files and the committed scenarios/colony.schema.json.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "colony/agents/kinds.hpp"
+#include "colony/scenarios/schema.hpp"
+
+namespace colony::scenarios {
+namespace {
+
+namespace json = boost::json;
+
+const char* const schema_file = COLONY_SOURCE_DIR "/scenarios/colony.schema.json";
+
+std::string read_file(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Set COLONY_UPDATE_SCHEMA=1 to rewrite the committed file from the generator.
+TEST(Schema, CommittedFileIsTheGeneratedOne) {
+  const auto expected = schema_text(scenario_schema({}));
+  if (std::getenv("COLONY_UPDATE_SCHEMA") != nullptr) std::ofstream(schema_file) << expected;
+  const auto committed = read_file(schema_file);
+  json::error_code ec;
+  const auto parsed = json::parse(committed, ec);
+  ASSERT_FALSE(ec) << schema_file << ": " << ec.message();
+  EXPECT_EQ(parsed, scenario_schema({}));
+  EXPECT_EQ(committed, expected)
+      << "regenerate with: COLONY_UPDATE_SCHEMA=1 colony_scenarios_tests --gtest_filter=Schema.*";
+}
+
+TEST(Schema, IsDraft202012AndClosed) {
+  const auto schema = scenario_schema({}).as_object();
+  EXPECT_EQ(schema.at("$schema"), "https://json-schema.org/draft/2020-12/schema");
+  EXPECT_EQ(schema.at("additionalProperties"), false);
+  EXPECT_EQ(schema.at("required"), json::array{"workload"});
+  const auto& agent = schema.at("$defs").at("agent").as_object();
+  EXPECT_FALSE(agent.contains("allOf"));
+  EXPECT_EQ(agent.at("properties").at("kind"),
+            (json::object{{"type", "string"}, {"description", "A registered agent kind."}}));
+}
+
+TEST(Schema, EachKindDescribesItsParamsWithIfThen) {
+  const auto* scout = agents::find_kind("scout");  // registered by params_test.cpp
+  ASSERT_NE(scout, nullptr);
+  const auto schema = scenario_schema({scout});
+  const auto& agent = schema.at("$defs").at("agent").as_object();
+  EXPECT_EQ(agent.at("properties").at("kind").at("enum"), json::array{"scout"});
+  ASSERT_EQ(agent.at("allOf").as_array().size(), 1u);
+  const auto& rule = agent.at("allOf").at(0);
+  EXPECT_EQ(rule.at("if"), (json::object{{"properties", {{"kind", {{"const", "scout"}}}}},
+                                         {"required", json::array{"kind"}}}));
+  const auto& then = rule.at("then");
+  EXPECT_EQ(then.at("required"), json::array{"backend"});
+  EXPECT_EQ(then.at("properties").at("links"), (json::object{{"minItems", 0}, {"maxItems", 2}}));
+  const auto& params = then.at("properties").at("params");
+  EXPECT_EQ(params.at("additionalProperties"), false);
+  EXPECT_EQ(params.at("required"), json::array{"threshold"});
+  const auto& p = params.at("properties");
+  EXPECT_EQ(p.at("k"), (json::object{{"type", "integer"},
+                                     {"minimum", 1.0},
+                                     {"maximum", 10.0},
+                                     {"description", "probes per task"},
+                                     {"default", 3}}));
+  EXPECT_EQ(p.at("mode").at("enum"), (json::array{"fast", "careful"}));
+  EXPECT_EQ(p.at("patience").at("$ref"), "#/$defs/duration");
+  EXPECT_EQ(p.at("patience").at("default"), "5s");
+}
+
+TEST(Schema, TextIsPrettyPrintedWithTwoSpaces) {
+  EXPECT_EQ(schema_text(json::parse(R"({"a": [1, 0.5, {}], "b": {"c": []}})")),
+            "{\n  \"a\": [\n    1,\n    0.5,\n    {}\n  ],\n  \"b\": {\n    \"c\": []\n  }\n}\n");
+}
+
+}  // namespace
+}  // namespace colony::scenarios
