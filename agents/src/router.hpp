@@ -1,5 +1,6 @@
 #pragma once
 #include <map>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,15 +30,15 @@ class relay : public engine::actor {
 
   std::vector<broker::agent_id> links_;
   sim_time timeout_;
-  std::map<std::uint64_t, task_job> jobs_;
-  std::map<std::uint64_t, std::uint64_t> checks_;  // correlation -> job, for backend checks
+  std::unordered_map<std::uint64_t, task_job> jobs_;
+  std::unordered_map<std::uint64_t, std::uint64_t> checks_;  // correlation -> job, for backend checks
 
  private:
   void settle(broker::correlation_id corr, const msg::task_result* r, engine::context& ctx);
   void settle_check(broker::correlation_id corr, const msg::llm_reply* r, engine::context& ctx);
 
   std::uint64_t next_job_ = 0;
-  std::map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> pending_;  // corr -> job, link
+  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> pending_;  // corr -> job, link
 };
 
 class router final : public relay {
@@ -90,7 +91,7 @@ class aggregator final : public relay {
                  engine::context& ctx) override;
 
   bool weighted_;
-  std::map<std::uint64_t, gathering> gathered_;
+  std::unordered_map<std::uint64_t, gathering> gathered_;
 };
 
 class validator final : public relay {
@@ -112,7 +113,7 @@ class validator final : public relay {
   broker::agent_id backend_;
   std::uint32_t max_corrections_;
   double min_confidence_;
-  std::map<std::uint64_t, review> state_;
+  std::unordered_map<std::uint64_t, review> state_;
 };
 
 class pipeline final : public relay {

@@ -1,5 +1,6 @@
 #pragma once
 #include <map>
+#include <unordered_map>
 #include <optional>
 #include <vector>
 
@@ -50,9 +51,9 @@ class specialist final : public engine::actor {
   sim_time breaker_cooldown_;
 
   std::uint64_t next_job_ = 0;
-  std::map<std::uint64_t, job> jobs_;
-  std::map<std::uint64_t, pending_call> calls_;       // by correlation id
-  std::map<std::uint64_t, std::uint64_t> fallbacks_;  // by correlation id -> job
+  std::unordered_map<std::uint64_t, job> jobs_;
+  std::unordered_map<std::uint64_t, pending_call> calls_;       // by correlation id
+  std::unordered_map<std::uint64_t, std::uint64_t> fallbacks_;  // by correlation id -> job
   std::uint32_t consecutive_failures_ = 0;
   std::optional<sim_time> open_since_;
 };

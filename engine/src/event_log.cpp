@@ -44,6 +44,8 @@ void event_log::write(std::string_view line) {
 
 void event_log::maybe_flush() {
   if (!file_) return;
+  // Called at every window barrier, millions of times a run: read the clock now and then only.
+  if (buffer_.size() < flush_bytes && (++calls_since_clock_ & 1023) != 0) return;
   const auto now = std::chrono::steady_clock::now();
   if (buffer_.size() >= flush_bytes || now - last_flush_ >= flush_interval) {
     if (auto r = flush(); !r) log::get("engine").error("event log: {}", r.error().message);

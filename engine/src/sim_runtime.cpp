@@ -113,6 +113,74 @@ struct local_later {
 
 constexpr int max_forwards = 16;
 
+// One shard's future mail, by window. A ring of buckets covers the next `span` windows (reused,
+// so steady traffic allocates nothing), a bitmap marks the non-empty ones so the next window is
+// found by scanning words, not buckets, and an ordered map holds windows beyond the ring (a
+// deadline days away). Invariant: the ring holds exactly the windows in [base, base + span).
+class calendar {
+ public:
+  static constexpr std::int64_t span = std::int64_t{1} << 16;
+
+  calendar() : ring_(span), occupied_(span / 64, 0) {}
+
+  void push(std::int64_t win, envelope&& e) {
+    COLONY_ASSERT(win >= base_);
+    if (win - base_ >= span) {
+      far_[win].push_back(std::move(e));
+      return;
+    }
+    auto& b = ring_[index(win)];
+    if (b.empty()) occupied_[index(win) / 64] |= bit(win);
+    b.push_back(std::move(e));
+  }
+
+  /// The bucket of a window inside the ring. Call settle(win) after taking mail out of it.
+  std::vector<envelope>& bucket(std::int64_t win) { return ring_[index(win)]; }
+  void settle(std::int64_t win) {
+    if (ring_[index(win)].empty()) occupied_[index(win) / 64] &= ~bit(win);
+  }
+
+  /// Moves the ring's start to `win`, which must be the earliest window with mail or earlier,
+  /// and pulls in the far mail that now falls inside the ring.
+  void advance(std::int64_t win) {
+    if (win <= base_) return;
+    base_ = win;
+    while (!far_.empty() && far_.begin()->first - base_ < span) {
+      auto node = far_.extract(far_.begin());
+      for (auto& e : node.mapped()) push(node.key(), std::move(e));
+    }
+  }
+
+  /// The earliest window with mail, or INT64_MAX.
+  std::int64_t next() const {
+    const std::size_t words = occupied_.size();
+    const std::size_t start = index(base_);
+    for (std::size_t k = 0; k <= words; ++k) {
+      const std::size_t word = (start / 64 + k) % words;
+      std::uint64_t bits = occupied_[word];
+      if (k == 0) bits &= ~std::uint64_t{0} << (start % 64);  // from base on
+      if (k == words) bits &= (std::uint64_t{1} << (start % 64)) - 1;  // wrapped: before base
+      if (bits != 0) {
+        const std::size_t slot = word * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
+        const auto ahead = static_cast<std::int64_t>((slot + span - start) % span);
+        return base_ + ahead;
+      }
+    }
+    return far_.empty() ? std::numeric_limits<std::int64_t>::max() : far_.begin()->first;
+  }
+
+ private:
+  static std::size_t index(std::int64_t win) {
+    return static_cast<std::size_t>(win & (span - 1));
+  }
+  static std::uint64_t bit(std::int64_t win) { return std::uint64_t{1} << (index(win) % 64); }
+
+  std::vector<std::vector<envelope>> ring_;
+  std::vector<std::uint64_t> occupied_;
+  std::map<std::int64_t, std::vector<envelope>> far_;
+  std::int64_t base_ = 0;
+};
+
 // Agents by id: O(1) lookup, addresses that never move, no per-element overhead. (A std::deque
 // holds only six 80-byte slots per block and costs a division per lookup.)
 class slot_table {
@@ -194,10 +262,9 @@ struct sim_runtime::impl {
     std::unique_ptr<sim_context> ctx;
   };
 
-  // The agents whose id maps to it, by their future mail: window index -> envelopes.
+  // The future mail of the agents whose id maps to it.
   struct alignas(64) shard {
-    std::map<std::int64_t, std::vector<envelope>> calendar;
-    std::vector<std::vector<envelope>> spare;
+    calendar future;
   };
 
   explicit impl(sim_config c) : config(c) {
@@ -237,8 +304,8 @@ struct sim_runtime::impl {
 
   // Outside a run (set-up, post): straight into the calendar.
   void enqueue_outside(envelope&& e) {
-    auto& bucket = shards[shard_of(e.to)].calendar[window_of(e.deliver_time)];
-    bucket.push_back(std::move(e));
+    const auto win = window_of(e.deliver_time);
+    shards[shard_of(e.to)].future.push(win, std::move(e));
   }
 
   // --- events ---------------------------------------------------------------------------------
@@ -316,6 +383,8 @@ struct sim_runtime::impl {
   sim_time until = time_never;
   sim_time now_ = 0;  // earliest time outside input may be delivered at
   std::uint64_t outside_seq = 0;
+  std::vector<structural_op> barrier_ops;    // reused at every barrier
+  std::vector<event_record> barrier_events;  // reused at every barrier
   run_stats totals;
   std::optional<error> failure;
   bool done = false;
@@ -492,6 +561,7 @@ void sim_runtime::impl::process_shard(std::size_t s) {
   // there are few, and sorted as a whole when there are many.
   const int read = parity;
   w.runs.clear();
+  sh.future.advance(window);
   auto append = [&w](envelope& e) {
     w.batch.push_back(batch_entry::of(e));
     const auto n = w.batch.size();
@@ -504,30 +574,15 @@ void sim_runtime::impl::process_shard(std::size_t s) {
       if (win == window && e.deliver_time < until) {
         append(e);
       } else {
-        auto& bucket = sh.calendar[win];
-        if (bucket.empty() && !sh.spare.empty() && bucket.capacity() == 0) {
-          bucket = std::move(sh.spare.back());
-          sh.spare.pop_back();
-        }
-        bucket.push_back(std::move(e));
+        sh.future.push(win, std::move(e));
       }
     }
   }
-  std::vector<envelope> current;
-  if (auto it = sh.calendar.find(window); it != sh.calendar.end()) {
-    current = std::move(it->second);
-    sh.calendar.erase(it);
-    // Mail at or past `until` stays for a later run.
-    auto later = std::stable_partition(current.begin(), current.end(), [this](const envelope& e) {
-      return e.deliver_time < until;
-    });
-    if (later != current.end()) {
-      auto& bucket = sh.calendar[window];
-      std::move(later, current.end(), std::back_inserter(bucket));
-      current.erase(later, current.end());
-    }
-    for (auto& e : current) append(e);
-  }
+  // Mail at or past `until` stays in the bucket for a later run.
+  auto& current = sh.future.bucket(window);
+  const auto due_end = std::partition(current.begin(), current.end(),
+                                      [this](const envelope& e) { return e.deliver_time < until; });
+  for (auto it = current.begin(); it != due_end; ++it) append(*it);
   constexpr std::size_t max_runs_to_merge = 8;
   if (w.runs.size() > max_runs_to_merge) {
     std::sort(w.batch.begin(), w.batch.end());
@@ -547,10 +602,8 @@ void sim_runtime::impl::process_shard(std::size_t s) {
   }
 
   for (auto& src : workers) src.out[read][s].clear();
-  if (current.capacity() != 0) {
-    current.clear();
-    sh.spare.push_back(std::move(current));
-  }
+  current.erase(current.begin(), due_end);
+  sh.future.settle(window);
 }
 
 void sim_runtime::impl::process_agent(worker& w, agent_id id, std::size_t begin, std::size_t end) {
@@ -845,7 +898,8 @@ void sim_runtime::impl::barrier() {
   // The barrier's own mail was drained by the window that just ran.
   serial.min_window_sent = std::numeric_limits<std::int64_t>::max();
   // Structural changes, in an order no thread count can change.
-  std::vector<structural_op> ops;
+  auto& ops = barrier_ops;
+  ops.clear();
   for (auto& w : workers) {
     std::move(w.ops.begin(), w.ops.end(), std::back_inserter(ops));
     w.ops.clear();
@@ -855,7 +909,8 @@ void sim_runtime::impl::barrier() {
   for (auto& op : ops) apply(op, serial);
 
   // Events of the window, in their total order.
-  std::vector<event_record> events;
+  auto& events = barrier_events;
+  events.clear();
   for (auto& w : workers) {
     std::move(w.events.begin(), w.events.end(), std::back_inserter(events));
     w.events.clear();
@@ -893,19 +948,17 @@ bool sim_runtime::impl::choose_next_window() {
   std::int64_t next = std::numeric_limits<std::int64_t>::max();
   for (auto& w : workers) next = std::min(next, w.min_window_sent);
   for (auto& sh : shards) {
-    // Mail at or past `until` may sit in the current window's bucket: skip past it.
-    for (auto& [win, bucket] : sh.calendar) {
-      if (bucket.empty()) continue;
-      if (win * config.lookahead >= until) break;
-      const bool any_due = (win + 1) * config.lookahead <= until ||
-                           std::any_of(bucket.begin(), bucket.end(), [this](const envelope& e) {
-                             return e.deliver_time < until;
-                           });
-      if (any_due) {
-        next = std::min(next, win);
-        break;
-      }
+    const std::int64_t win = sh.future.next();
+    if (win == std::numeric_limits<std::int64_t>::max() || win * config.lookahead >= until) {
+      continue;
     }
+    // Only the window holding `until` can hold mail both before and after it; if all of it is
+    // after, so is everything later.
+    const auto& bucket = sh.future.bucket(win);
+    const bool any_due = (win + 1) * config.lookahead <= until ||
+                         std::any_of(bucket.begin(), bucket.end(),
+                                     [this](const envelope& e) { return e.deliver_time < until; });
+    if (any_due) next = std::min(next, win);
   }
   if (next == std::numeric_limits<std::int64_t>::max() || next * config.lookahead >= until) {
     return false;

@@ -107,9 +107,10 @@ run_section read_run(checker& c, const json::value* v) {
 
 agents::backend_profile read_backend(checker& c, const json::value& v, const std::string& pointer) {
   agents::backend_profile b;
-  const auto s = c.open(v, pointer,
-                        {"name", "latency", "tokens", "price", "skill", "discrimination",
-                         "failure_rate", "timeout", "concurrency"});
+  const auto s =
+      c.open(v, pointer,
+             {"name", "latency", "tokens", "price", "skill", "discrimination", "confidence_gap",
+              "confidence_noise", "failure_rate", "timeout", "concurrency"});
   if (!s) return b;
   if (auto name = c.required_string(*s, "name")) {
     b.name = std::move(*name);
@@ -120,6 +121,8 @@ agents::backend_profile read_backend(checker& c, const json::value& v, const std
   if (const auto* p = s->find("price")) read_price(c, *p, s->at("price"), b);
   if (const auto* k = s->find("skill")) read_skill(c, *k, s->at("skill"), b);
   c.read_number(*s, "discrimination", b.discrimination, above(0));
+  c.read_number(*s, "confidence_gap", b.confidence_gap, between(0, 1));
+  c.read_number(*s, "confidence_noise", b.confidence_noise, between(0, 1));
   c.read_number(*s, "failure_rate", b.failure_rate, between(0, 1));
   c.read_duration(*s, "timeout", b.timeout, above(0));
   c.read_count(*s, "concurrency", b.concurrency);

@@ -1,6 +1,8 @@
 #include "colony/scenarios/schema.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <cmath>
+#include <cstdint>
 
 #include "colony/base/time.hpp"
 #include "wording.hpp"
@@ -111,9 +113,8 @@ json::object backend_def() {
       closed({{"in", with_default(count(), 500)}, {"out", with_default(count(), 200)}});
   const json::object in_out_prices = closed(
       {{"in", with_default(number_at_least(0), 0)}, {"out", with_default(number_at_least(0), 0)}});
-  json::object skill{
-      {"type", "object"},
-      {"additionalProperties", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}}};
+  const json::object unit{{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
+  json::object skill{{"type", "object"}, {"additionalProperties", unit}};
   return closed(
       {{"name", described(string_type(), "Unique; agents name it.")},
        {"latency", with_default(ref("latency"), "1s")},
@@ -124,7 +125,12 @@ json::object backend_def() {
                            "Ability per domain, 0..1; the key \"default\" (0.5) covers "
                            "domains not listed.")},
        {"discrimination", with_default(number_at_least(0, true), 10)},
-       {"failure_rate", with_default({{"type", "number"}, {"minimum", 0}, {"maximum", 1}}, 0)},
+       {"confidence_gap",
+        described(with_default(unit, 0.15),
+                  "Added to the stated confidence when right, taken off when wrong.")},
+       {"confidence_noise", described(with_default(unit, 0.1),
+                                      "Standard deviation of the noise on the stated confidence.")},
+       {"failure_rate", with_default(unit, 0)},
        {"timeout", with_default(ref("duration"), "60s")},
        {"concurrency", described(with_default(count(), 0), "Calls served at once; 0: unlimited.")}},
       {"name"});
@@ -135,6 +141,14 @@ json::object locale_def() {
       {"type", "string"}, {"pattern", "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"}, {"maxLength", 64}};
   return described(any_of({name, closed({{"name", name}}, {"name"})}),
                    "A locale: a safe file name, or {\"name\": ...}.");
+}
+
+// A whole number as an integer, so that the file reads "minimum": 1 and parses back to the same
+// value (Boost.JSON tells 1 from 1.0 apart).
+json::value number_value(double x) {
+  constexpr double exact_integers = 9007199254740992.0;  // 2^53
+  if (std::trunc(x) == x && std::abs(x) < exact_integers) return static_cast<std::int64_t>(x);
+  return x;
 }
 
 json::object param_schema(const agents::param_spec& p) {
@@ -168,11 +182,13 @@ json::object param_schema(const agents::param_spec& p) {
   }
   const bool numeric =
       p.type == agents::param_type::number || p.type == agents::param_type::integer;
-  if (numeric && p.min) schema["minimum"] = *p.min;
-  if (numeric && p.max) schema["maximum"] = *p.max;
+  if (numeric && p.min) schema["minimum"] = number_value(*p.min);
+  if (numeric && p.max) schema["maximum"] = number_value(*p.max);
   if (!p.doc.empty()) schema["description"] = p.doc;
   if (p.type == agents::param_type::duration && p.default_value.is_number()) {
     schema["default"] = format_duration(p.default_value.to_number<sim_time>());
+  } else if (p.default_value.is_double()) {
+    schema["default"] = number_value(p.default_value.get_double());
   } else if (!p.default_value.is_null()) {
     schema["default"] = p.default_value;
   }

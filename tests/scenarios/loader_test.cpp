@@ -43,6 +43,8 @@ constexpr std::string_view full_scenario = R"({
       "price": {"in": 0.5, "out": 1.5},
       "skill": {"finance": 0.9, "default": 0.2},
       "discrimination": 4,
+      "confidence_gap": 0.3,
+      "confidence_noise": 0,
       "failure_rate": 0.01,
       "timeout": 30,
       "concurrency": 8
@@ -103,6 +105,8 @@ TEST(Loader, FullScenarioLoadsWithEveryDefaultFilledIn) {
   EXPECT_EQ(big.skill, (std::map<std::string, double>{{"finance", 0.9}}));
   EXPECT_EQ(big.default_skill, 0.2);
   EXPECT_EQ(big.discrimination, 4);
+  EXPECT_EQ(big.confidence_gap, 0.3);
+  EXPECT_EQ(big.confidence_noise, 0);
   EXPECT_EQ(big.failure_rate, 0.01);
   EXPECT_EQ(big.timeout, 30 * sec);
   EXPECT_EQ(big.concurrency, 8u);
@@ -114,6 +118,8 @@ TEST(Loader, FullScenarioLoadsWithEveryDefaultFilledIn) {
   EXPECT_TRUE(small.skill.empty());
   EXPECT_EQ(small.default_skill, 0.5);
   EXPECT_EQ(small.discrimination, 10);
+  EXPECT_EQ(small.confidence_gap, 0.15);
+  EXPECT_EQ(small.confidence_noise, 0.1);
   EXPECT_EQ(small.failure_rate, 0);
   EXPECT_EQ(small.timeout, 60 * sec);
   EXPECT_EQ(small.concurrency, 0u);
@@ -284,6 +290,24 @@ TEST(Loader, OutOfRangeStatesTheAllowedRange) {
                 "to 4294967295)",
                 "x.json:6:46: error: /workload/families/0/share: -1 is out of range (allowed: "
                 "0 or more)"}));
+}
+
+TEST(Loader, ConfidenceGapAndNoiseAreNumbersFromZeroToOne) {
+  EXPECT_EQ(problems_in(R"({"agents": [{"kind": "solver", "name": "a", "backend": "m"}],
+"backends": [{"name": "m", "confidence_gap": 1.2, "confidence_noise": -0.1},
+  {"name": "n", "confidence_gap": "0.2", "confidence_noise": 1.5},
+  {"name": "o", "confidence_gap": 0, "confidence_noise": 1, "confidence_nosie": 0.2}],
+"workload": {"entry": "a", "families": [{"name": "f", "domain": "d", "templates": ["t"]}]}})"),
+            (std::vector<std::string>{
+                "x.json:2:46: error: /backends/0/confidence_gap: 1.2 is out of range (allowed: 0 "
+                "to 1)",
+                "x.json:2:71: error: /backends/0/confidence_noise: -0.1 is out of range "
+                "(allowed: 0 to 1)",
+                "x.json:3:35: error: /backends/1/confidence_gap: expected a number, got a string",
+                "x.json:3:62: error: /backends/1/confidence_noise: 1.5 is out of range (allowed: "
+                "0 to 1)",
+                "x.json:4:61: error: /backends/2/confidence_nosie: unknown key "
+                "\"confidence_nosie\" (did you mean \"confidence_noise\"?)"}));
 }
 
 TEST(Loader, DurationsAndRatesNeedUnits) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 
@@ -119,7 +120,7 @@ class backend_actor final : public engine::actor {
   void reply(call& c, engine::context& ctx, std::string error, const call_outcome& o);
 
   backend_profile profile_;
-  std::map<std::uint64_t, call> calls_;  // received and not yet finished, by call number
+  std::unordered_map<std::uint64_t, call> calls_;  // received and not yet finished, by call number
   std::deque<std::uint64_t> queue_;      // waiting for a slot, oldest first
   std::uint64_t next_call_ = 0;
   std::uint32_t in_flight_ = 0;

@@ -35,7 +35,8 @@ class event_log {
 
   /// Appends one line (a newline is added).
   void write(std::string_view line);
-  /// Flushes if the buffer is large or the flush interval has passed. Cheap to call often.
+  /// Flushes if the buffer is large or the flush interval has passed (looked at every 1,024th
+  /// call). Cheap to call often.
   void maybe_flush();
   /// Writes the buffer out to the file (no-op for a memory log). Fails with errc::io_error.
   [[nodiscard]] result<void> flush();
@@ -56,6 +57,7 @@ class event_log {
   std::filesystem::path path_;
   std::string buffer_;
   std::uint64_t lines_ = 0;
+  std::uint64_t calls_since_clock_ = 0;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 

@@ -4,6 +4,7 @@
 /// arrived = completed + failed + escalated + in_flight holds by construction.
 #include <cstdint>
 #include <map>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,7 @@ class workload_source final : public engine::actor {
     std::int32_t truth;
     sim_time arrived;
   };
-  std::map<std::uint64_t, open_task> open_;  // by correlation id
+  std::unordered_map<std::uint64_t, open_task> open_;  // by correlation id
   task_tally total_;
   task_tally bucket_;
 };
