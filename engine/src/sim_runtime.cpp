@@ -114,14 +114,15 @@ struct local_later {
 constexpr int max_forwards = 16;
 
 // One shard's future mail, by window. A ring of buckets covers the next `span` windows (reused,
-// so steady traffic allocates nothing), a bitmap marks the non-empty ones so the next window is
-// found by scanning words, not buckets, and an ordered map holds windows beyond the ring (a
-// deadline days away). Invariant: the ring holds exactly the windows in [base, base + span).
+// so steady traffic allocates nothing); a two-level bitmap (a bit per bucket, and a bit per word
+// of those) finds the next non-empty bucket in a few word reads however sparse the traffic; an
+// ordered map holds windows beyond the ring (a deadline days away). Invariant: the ring holds
+// exactly the windows in [base, base + span).
 class calendar {
  public:
   static constexpr std::int64_t span = std::int64_t{1} << 16;
 
-  calendar() : ring_(span), occupied_(span / 64, 0) {}
+  calendar() : ring_(span), occupied_(span / 64, 0), summary_(span / 64 / 64, 0) {}
 
   void push(std::int64_t win, envelope&& e) {
     COLONY_ASSERT(win >= base_);
@@ -129,15 +130,23 @@ class calendar {
       far_[win].push_back(std::move(e));
       return;
     }
-    auto& b = ring_[index(win)];
-    if (b.empty()) occupied_[index(win) / 64] |= bit(win);
+    const std::size_t slot = index(win);
+    auto& b = ring_[slot];
+    if (b.empty()) {
+      occupied_[slot / 64] |= std::uint64_t{1} << (slot % 64);
+      summary_[slot / 4096] |= std::uint64_t{1} << (slot / 64 % 64);
+    }
     b.push_back(std::move(e));
   }
 
   /// The bucket of a window inside the ring. Call settle(win) after taking mail out of it.
   std::vector<envelope>& bucket(std::int64_t win) { return ring_[index(win)]; }
   void settle(std::int64_t win) {
-    if (ring_[index(win)].empty()) occupied_[index(win) / 64] &= ~bit(win);
+    const std::size_t slot = index(win);
+    if (!ring_[slot].empty()) return;
+    auto& word = occupied_[slot / 64];
+    word &= ~(std::uint64_t{1} << (slot % 64));
+    if (word == 0) summary_[slot / 4096] &= ~(std::uint64_t{1} << (slot / 64 % 64));
   }
 
   /// Moves the ring's start to `win`, which must be the earliest window with mail or earlier,
@@ -151,32 +160,55 @@ class calendar {
     }
   }
 
+  /// How many envelopes wait for window `win` (>= base).
+  std::size_t count(std::int64_t win) const {
+    if (win - base_ < span) return ring_[index(win)].size();
+    auto it = far_.find(win);
+    return it == far_.end() ? 0 : it->second.size();
+  }
+
   /// The earliest window with mail, or INT64_MAX.
   std::int64_t next() const {
-    const std::size_t words = occupied_.size();
     const std::size_t start = index(base_);
-    for (std::size_t k = 0; k <= words; ++k) {
-      const std::size_t word = (start / 64 + k) % words;
-      std::uint64_t bits = occupied_[word];
-      if (k == 0) bits &= ~std::uint64_t{0} << (start % 64);  // from base on
-      if (k == words) bits &= (std::uint64_t{1} << (start % 64)) - 1;  // wrapped: before base
-      if (bits != 0) {
-        const std::size_t slot = word * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
-        const auto ahead = static_cast<std::int64_t>((slot + span - start) % span);
-        return base_ + ahead;
-      }
+    std::size_t slot = first_occupied(start, span);
+    if (slot == npos) slot = first_occupied(0, start);  // the ring wraps around
+    if (slot != npos) {
+      return base_ + static_cast<std::int64_t>((slot + span - start) % span);
     }
     return far_.empty() ? std::numeric_limits<std::int64_t>::max() : far_.begin()->first;
   }
 
  private:
-  static std::size_t index(std::int64_t win) {
-    return static_cast<std::size_t>(win & (span - 1));
+  static constexpr std::size_t npos = SIZE_MAX;
+
+  static std::size_t index(std::int64_t win) { return static_cast<std::size_t>(win & (span - 1)); }
+
+  // The first non-empty slot in [from, to), or npos.
+  std::size_t first_occupied(std::size_t from, std::size_t to) const {
+    while (from < to) {
+      const std::size_t w = from / 64;
+      const std::uint64_t bits = occupied_[w] & (~std::uint64_t{0} << (from % 64));
+      if (bits != 0) {
+        const std::size_t slot = w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
+        return slot < to ? slot : npos;
+      }
+      // Jump to the next non-empty word with the summary.
+      const std::size_t next_word = w + 1;
+      std::size_t s = next_word / 64;
+      if (s >= summary_.size()) return npos;
+      std::uint64_t sbits = summary_[s] & (~std::uint64_t{0} << (next_word % 64));
+      while (sbits == 0) {
+        if (++s >= summary_.size()) return npos;
+        sbits = summary_[s];
+      }
+      from = (s * 64 + static_cast<std::size_t>(__builtin_ctzll(sbits))) * 64;
+    }
+    return npos;
   }
-  static std::uint64_t bit(std::int64_t win) { return std::uint64_t{1} << (index(win) % 64); }
 
   std::vector<std::vector<envelope>> ring_;
-  std::vector<std::uint64_t> occupied_;
+  std::vector<std::uint64_t> occupied_;  // a bit per bucket
+  std::vector<std::uint64_t> summary_;   // a bit per word of occupied_
   std::map<std::int64_t, std::vector<envelope>> far_;
   std::int64_t base_ = 0;
 };
@@ -232,7 +264,7 @@ class window_barrier {
   }
 
  private:
-  static constexpr int spin_limit = 1 << 14;  // some microseconds  // some tens of microseconds
+  static constexpr int spin_limit = 1 << 14;  // some microseconds
   const unsigned parties_;
   std::atomic<unsigned> arrived_{0};
   std::atomic<unsigned> generation_{0};
@@ -369,6 +401,23 @@ struct sim_runtime::impl {
     }
     totals.events += serial.events.size();
     serial.events.clear();
+  }
+  // Whether shard `s` has mail to take in: due in the chosen window, or waiting in an outbox.
+  bool has_mail(std::size_t s) const {
+    if (shards[s].future.count(window) != 0) return true;
+    for (const auto& w : workers) {
+      if (!w.out[parity][s].empty()) return true;
+    }
+    return false;
+  }
+  // An upper bound on the mail of the chosen window: its calendar buckets plus every outbox.
+  std::size_t mail_in_window() const {
+    std::size_t n = 0;
+    for (std::size_t s = 0; s < shards.size(); ++s) {
+      n += shards[s].future.count(window);
+      for (const auto& w : workers) n += w.out[parity][s].size();
+    }
+    return n;
   }
   // Chooses the next window; false when there is none before `until`.
   bool choose_next_window();
@@ -948,6 +997,9 @@ bool sim_runtime::impl::choose_next_window() {
   std::int64_t next = std::numeric_limits<std::int64_t>::max();
   for (auto& w : workers) next = std::min(next, w.min_window_sent);
   for (auto& sh : shards) {
+    // Nothing before the window just run can hold mail: start every shard's scan there, not
+    // where the shard last had mail.
+    sh.future.advance(window);
     const std::int64_t win = sh.future.next();
     if (win == std::numeric_limits<std::int64_t>::max() || win * config.lookahead >= until) {
       continue;
@@ -1027,9 +1079,23 @@ result<run_stats> sim_runtime::run(sim_time until) {
     } else {
       const unsigned n = rt.config.threads;
       window_barrier sync(n);
+      // Windows with little mail are not worth waking the other threads for: the thread that
+      // completes the barrier runs them alone, every shard in turn, until a busy one comes.
+      // Which thread runs a shard changes nothing in the output.
+      constexpr std::size_t parallel_from = 256;
       auto at_barrier = [&rt]() noexcept {
         try {
           rt.barrier();
+          while (!rt.done && rt.mail_in_window() < parallel_from) {
+            for (std::size_t s = 0; s < rt.shards.size(); ++s) {
+              if (rt.has_mail(s)) {
+                rt.process_shard(s);
+              } else {
+                rt.workers[s].min_window_sent = std::numeric_limits<std::int64_t>::max();
+              }
+            }
+            rt.barrier();
+          }
         } catch (const std::exception& e) {
           rt.failure = error{errc::run_failed, std::string("kernel barrier: ") + e.what()};
           rt.done = true;
