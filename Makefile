@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps configure build test test-long bench bench-kernel format clean demo
+.PHONY: all deps configure build test bench bench-kernel bench-e2e format clean demo
 
 all: build
 
@@ -18,10 +18,12 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Until `colony run` lands, the demo is the kernel itself on its two benchmark worlds.
+# The default scenario: a help desk behind a cheapest-first cascade, one simulated day.
 demo: build
-	@$(BUILD)/bench/colony_kernel_bench --benchmark_filter='/runtime:[01]/' \
-	  --benchmark_counters_tabular=true 2>/dev/null | grep -E '^(Benchmark|relay_ring|fan_out|-)'
+	@$(BUILD)/cli/colony run scenarios/examples/support_desk.json
+
+bench-e2e: build
+	@bench/run-e2e $(BUILD)
 
 # Every test, the long ones (label "long") included.
 test: build
