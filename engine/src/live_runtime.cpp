@@ -21,6 +21,7 @@
 
 #include "colony/base/log.hpp"
 #include "colony/broker/registry.hpp"
+#include "dead_letters.hpp"
 
 namespace colony::engine {
 namespace {
@@ -214,22 +215,15 @@ struct live_runtime::impl {
 
   void dead_letter(const envelope& e, std::string_view reason) {
     count(totals.dead_letters);
-    write_event(e.to, "dead_letter",
-                {{"from", raw(e.from)},
-                 {"to", raw(e.to)},
-                 {"message", broker::type_name(e.payload)},
-                 {"kind", broker::to_string(e.kind)},
-                 {"reason", reason}});
-    // Notices go to subscribers of the dead-letter topic; an undeliverable notice makes none.
-    if (broker::get_if<broker::msg::dead_letter>(&e.payload)) return;
-    const broker::msg::dead_letter notice{e.from, e.to, std::string(broker::type_name(e.payload)),
-                                          std::string(reason)};
+    write_event(e.to, "dead_letter", detail::dead_letter_fields(e, reason));
+    const auto notice = detail::dead_letter_notice(e, reason);
+    if (!notice) return;
     for (agent_id sub : subscribers(broker::topic(broker::dead_letter_topic))) {
       envelope n;
       n.to = sub;
       n.send_time = now();
       n.deliver_time = n.send_time;
-      n.payload = notice;
+      n.payload = *notice;
       count(totals.sent);
       deliver_later(std::move(n), 0);
     }

@@ -15,6 +15,7 @@
 #include "colony/base/assert.hpp"
 #include "colony/base/log.hpp"
 #include "colony/broker/registry.hpp"
+#include "dead_letters.hpp"
 
 namespace colony::engine {
 namespace {
@@ -350,18 +351,11 @@ struct sim_runtime::impl {
 
   void dead_letter(worker& w, const envelope& e, std::string_view reason) {
     ++w.counters.dead_letters;
-    log(w, e.deliver_time, e.to, 0, "dead_letter",
-        {{"from", raw(e.from)},
-         {"to", raw(e.to)},
-         {"message", broker::type_name(e.payload)},
-         {"kind", broker::to_string(e.kind)},
-         {"reason", reason}});
-    // Notices go to subscribers of the dead-letter topic; an undeliverable notice makes none.
-    if (broker::get_if<broker::msg::dead_letter>(&e.payload)) return;
+    log(w, e.deliver_time, e.to, 0, "dead_letter", detail::dead_letter_fields(e, reason));
+    const auto notice = detail::dead_letter_notice(e, reason);
+    if (!notice) return;
     const auto subscribers = routes.subscribers(broker::topic(broker::dead_letter_topic));
     if (subscribers.empty()) return;
-    const broker::msg::dead_letter notice{e.from, e.to, std::string(broker::type_name(e.payload)),
-                                          std::string(reason)};
     // From the world outside, so the sequence number must be one no thread count can change:
     // derived from the dead envelope, which is unique.
     const std::uint64_t seq = mix(mix(raw(e.from), e.seq), raw(e.to));
@@ -371,7 +365,7 @@ struct sim_runtime::impl {
       n.send_time = e.deliver_time;
       n.deliver_time = e.deliver_time + config.lookahead;
       n.seq = seq;
-      n.payload = notice;
+      n.payload = *notice;
       ++w.counters.sent;
       enqueue(w, std::move(n));
     }
