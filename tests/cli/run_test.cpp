@@ -1,6 +1,9 @@
 // `colony run` and `colony validate` end to end, through the binary.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "cli_test_support.hpp"
 
 namespace colony::testing {
@@ -67,19 +70,33 @@ TEST(Run, BadScenarioExitsTwoAndWritesNothing) {
   EXPECT_FALSE(fs::exists(out));
 }
 
-TEST(Validate, AcceptsEveryBundledScenario) {
+// The bundled scenarios, by name; the tests below must see every one of them.
+std::vector<std::string> bundled() {
+  std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(examples())) {
-    if (entry.path().extension() != ".json") continue;
-    const auto r = colony("validate " + entry.path().string());
-    EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
+    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(Validate, AcceptsEveryBundledScenario) {
+  const auto names = bundled();
+  ASSERT_EQ(names, (std::vector<std::string>{"data_pipeline", "expert_router", "parallel_merge",
+                                             "self_consistency", "support_desk"}));
+  for (const auto& name : names) {
+    const auto path = examples() / (name + ".json");
+    const auto r = colony("validate " + path.string());
+    EXPECT_EQ(r.exit_code, 0) << path << "\n" << r.output;
+    EXPECT_NE(r.output.find(": ok ("), std::string::npos) << r.output;
   }
 }
 
 // The determinism contract, end to end: same scenario and seed, 1 and 2 threads.
 TEST(Run, BundledScenariosAreByteIdenticalForOneAndTwoThreads) {
-  for (const auto& entry : fs::directory_iterator(examples())) {
-    if (entry.path().extension() != ".json") continue;
-    const auto name = entry.path().stem().string();
+  const auto names = bundled();
+  ASSERT_EQ(names.size(), 5u);
+  for (const auto& name : names) {
     const auto one = run_example(name, "--threads 1 --until 6h", "t1");
     const auto two = run_example(name, "--threads 2 --until 6h", "t2");
     for (const char* f : {"events.jsonl", "metrics.csv"}) {
