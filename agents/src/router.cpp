@@ -317,18 +317,23 @@ pipeline::pipeline(const agent_config& c)
       degradation_(number(c.params, "degradation")) {}
 
 void pipeline::start(std::uint64_t id, engine::context& ctx) {
+  input_difficulty_[id] = jobs_.at(id).task().difficulty;
   forward(id, 0, ctx);
 }
 
 void pipeline::on_result(std::uint64_t id, std::size_t stage, const msg::task_result& r,
                          engine::context& ctx) {
   if (!r.ok || stage + 1 == links_.size()) {
+    input_difficulty_.erase(id);
     finish(id, ctx, r.ok, r.answer, r.confidence, r.ok ? "" : r.error);
     return;
   }
-  // The next stage works on this stage's output: the less sure it was, the harder the input.
+  // The next stage works on this stage's output: the less sure this stage was, the harder its
+  // input, and doubt adds up along the stages.
+  double& difficulty = input_difficulty_.at(id);
+  difficulty = std::min(1.0, difficulty + degradation_ * (1 - r.confidence));
   msg::task_request next = jobs_.at(id).task();
-  next.difficulty = std::min(1.0, next.difficulty + degradation_ * (1 - r.confidence));
+  next.difficulty = difficulty;
   forward(id, stage + 1, ctx, &next);
 }
 

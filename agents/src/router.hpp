@@ -1,7 +1,7 @@
 #pragma once
 #include <map>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -31,14 +31,16 @@ class relay : public engine::actor {
   std::vector<broker::agent_id> links_;
   sim_time timeout_;
   std::unordered_map<std::uint64_t, task_job> jobs_;
-  std::unordered_map<std::uint64_t, std::uint64_t> checks_;  // correlation -> job, for backend checks
+  std::unordered_map<std::uint64_t, std::uint64_t>
+      checks_;  // correlation -> job, for backend checks
 
  private:
   void settle(broker::correlation_id corr, const msg::task_result* r, engine::context& ctx);
   void settle_check(broker::correlation_id corr, const msg::llm_reply* r, engine::context& ctx);
 
   std::uint64_t next_job_ = 0;
-  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> pending_;  // corr -> job, link
+  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::size_t>>
+      pending_;  // corr -> job, link
 };
 
 class router final : public relay {
@@ -126,6 +128,7 @@ class pipeline final : public relay {
                  engine::context& ctx) override;
 
   double degradation_;
+  std::unordered_map<std::uint64_t, double> input_difficulty_;  // of the stage running, by job
 };
 
 }  // namespace colony::agents::detail

@@ -1,7 +1,7 @@
 #pragma once
 #include <map>
-#include <unordered_map>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "colony/engine/actor.hpp"

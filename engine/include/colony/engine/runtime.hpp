@@ -31,8 +31,8 @@ class runtime {
   virtual ~runtime() = default;
 
   /// Creates an agent from outside any handler (set-up). Its id is returned at once; on_start
-  /// runs at the current time plus the link latency. Fails with errc::invalid_argument for a
-  /// taken name.
+  /// runs at the current time, before any mail. Fails with errc::invalid_argument for a taken
+  /// name.
   [[nodiscard]] virtual result<agent_id> spawn(actor_factory make, spawn_options o = {}) = 0;
   /// Injects a message from outside the run (from no_agent), delivered after `delay`.
   virtual void post(agent_id to, message m, sim_time delay = 0) = 0;
