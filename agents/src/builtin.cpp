@@ -86,6 +86,18 @@ std::vector<param_problem> check_router(const object& p, const std::vector<std::
       }
     }
   }
+  for (const auto& [type, dims] : p.at("weights").as_object()) {
+    const std::string at = "/weights/" + std::string(type);
+    if (!dims.is_object() || dims.as_object().empty()) {
+      out.push_back({at, "weights map a task type to {\"<dimension>\": weight, ...}", ""});
+      continue;
+    }
+    for (const auto& [dimension, weight] : dims.as_object()) {
+      if (!weight.is_number() || weight.to_number<double>() < 0) {
+        out.push_back({at + "/" + std::string(dimension), "a weight is a number >= 0", ""});
+      }
+    }
+  }
   if (strategy == "keyword" && rules.empty()) {
     out.push_back({"/rules", "the keyword strategy needs at least one rule", ""});
   }
@@ -130,7 +142,8 @@ void register_all() {
   kinds.push_back(
       {.name = "router",
        .doc = "Sends each task to one of its links: by keyword rules, by complexity tiers, by "
-              "capability scores blended with observed quality, by a cost-aware bandit per "
+              "capability scores (a task type's weights times each link's capabilities) blended "
+              "with observed quality, by a cost-aware bandit per "
               "domain, or as a cascade (cheapest link first, escalating on low confidence).",
        .min_links = 1,
        .params = {choice_param("strategy", "keyword",
@@ -163,7 +176,15 @@ void register_all() {
                    {},
                    {},
                    {},
-                   "capability: {link: {domain: score}}"},
+                   "capability: {link: {domain or dimension: score 0..1}}"},
+                  {"weights",
+                   param_type::object,
+                   object{},
+                   {},
+                   {},
+                   {},
+                   "capability: {family or domain: {dimension: weight}}; a task's prior for a link "
+                   "is the weighted mean of the link's capabilities over those dimensions"},
                   number_param("history_weight", 0.3, 0, 1,
                                "capability: weight of observed quality against the prior"),
                   number_param("quality_target", 0.8, 0, 1,

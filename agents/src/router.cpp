@@ -109,6 +109,12 @@ router::router(const agent_config& c)
                         link_index(names_, tier.at("to").as_string()));
   }
   std::sort(tiers_.begin(), tiers_.end());
+  for (const auto& [type, dims] : c.params.at("weights").as_object()) {
+    auto& w = weights_[std::string(type)];
+    for (const auto& [dimension, weight] : dims.as_object()) {
+      w.emplace_back(std::string(dimension), weight.to_number<double>());
+    }
+  }
   for (const auto& [link, domains] : c.params.at("capabilities").as_object()) {
     for (const auto& [domain, score] : domains.as_object()) {
       capability_[{link_index(names_, link), std::string(domain)}] = score.to_number<double>();
@@ -146,8 +152,7 @@ std::size_t router::choose(const msg::task_request& t, engine::context& ctx) {
     std::size_t best = 0;
     double best_score = -1;
     for (std::size_t l = 0; l < links_.size(); ++l) {
-      const auto cap = capability_.find({l, t.domain});
-      const double prior = cap != capability_.end() ? cap->second : 0.5;
+      const double prior = prior_score(l, t);
       const auto& h = history_[{l, t.domain}];
       const double observed = h.n > 0 ? h.quality / static_cast<double>(h.n) : prior;
       const double score = (1 - history_weight_) * prior + history_weight_ * observed;
@@ -159,6 +164,23 @@ std::size_t router::choose(const msg::task_request& t, engine::context& ctx) {
     return best;
   }
   return bandit_choice(t, ctx);
+}
+
+double router::prior_score(std::size_t link, const msg::task_request& t) const {
+  auto capability = [&](const std::string& what) {
+    const auto it = capability_.find({link, what});
+    return it != capability_.end() ? it->second : 0.5;
+  };
+  // The task type's weights over capability dimensions, by family first, then by domain.
+  auto w = weights_.find(t.family);
+  if (w == weights_.end()) w = weights_.find(t.domain);
+  if (w == weights_.end()) return capability(t.domain);
+  double sum = 0, total = 0;
+  for (const auto& [dimension, weight] : w->second) {
+    sum += weight * capability(dimension);
+    total += weight;
+  }
+  return total > 0 ? sum / total : capability(t.domain);
 }
 
 std::size_t router::bandit_choice(const msg::task_request& t, engine::context& ctx) {
@@ -296,7 +318,13 @@ void validator::reject(std::uint64_t id, engine::context& ctx, const std::string
   auto& s = state_.at(id);
   const auto& t = jobs_.at(id).task();
   if (s.corrections >= max_corrections_) {
+    // The event is the queue for humans: it holds what a person needs to take the task on.
     ctx.log_event("task_escalated", {{"task", broker::raw(t.task)},
+                                     {"family", t.family},
+                                     {"domain", t.domain},
+                                     {"text", t.text},
+                                     {"options", t.options},
+                                     {"last_answer", s.answer},
                                      {"corrections", s.corrections},
                                      {"reason", why + " after " + std::to_string(s.corrections) +
                                                     " corrections; handed to humans"}});

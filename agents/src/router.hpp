@@ -63,6 +63,7 @@ class router final : public relay {
                  engine::context& ctx) override;
   std::size_t choose(const msg::task_request& t, engine::context& ctx);
   std::size_t bandit_choice(const msg::task_request& t, engine::context& ctx);
+  double prior_score(std::size_t link, const msg::task_request& t) const;
 
   std::vector<std::string> names_;
   std::string strategy_;
@@ -74,7 +75,8 @@ class router final : public relay {
   std::vector<keyword_rule> rules_;
   std::size_t default_link_ = 0;
   std::vector<std::pair<double, std::size_t>> tiers_;  // (max complexity, link), ascending
-  std::map<std::pair<std::size_t, std::string>, double> capability_;
+  std::map<std::pair<std::size_t, std::string>, double> capability_;  // (link, dimension)
+  std::map<std::string, std::vector<std::pair<std::string, double>>> weights_;  // by task type
   std::map<std::pair<std::size_t, std::string>, observed> history_;  // (link, domain)
   std::map<std::string, std::size_t> preferred_;  // bandit: domain -> link + 1 (0: none yet)
 };

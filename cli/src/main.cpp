@@ -69,7 +69,7 @@ class progress_bar {
     const double eta = frac > 0 ? wall / frac - wall : 0;
     constexpr int width = 30;
     const int filled = static_cast<int>(frac * width);
-    std::fprintf(stderr, "\r[%s%s] %3.0f%%  t=%s  %llu tasks  %.0f tasks/s  ETA %.0fs   ",
+    std::fprintf(stderr, "\r[%s%s] %3.0f%%  t=%s  %llu tasks done  %.0f tasks/s  ETA %.0fs   ",
                  std::string(static_cast<std::size_t>(filled), '#').c_str(),
                  std::string(static_cast<std::size_t>(width - filled), '.').c_str(), frac * 100,
                  format_duration(reached).c_str(), static_cast<unsigned long long>(tasks),
@@ -173,7 +173,7 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
   std::uint64_t tasks = 0;
   auto totals = (*run)->run([&](const bucket_row& row) {
     metrics << metrics_line(row) << '\n';
-    tasks += row.tasks.arrived;
+    tasks += row.tasks.completed + row.tasks.failed + row.tasks.escalated;
     bar.update(row.end, (*run)->until(), tasks);
   });
   bar.done();

@@ -841,6 +841,35 @@ TEST_F(Router, CapabilityStartsFromThePriorsAndFollowsObservedConfidence) {
   EXPECT_EQ(chosen(c_legal), (std::vector<std::int32_t>{0, 0, 0, 0}));
 }
 
+// A task type's weights over capability dimensions decide: a reasoning-heavy type goes to the
+// strong reasoner, a coding-heavy one to the strong coder, a type without weights by domain.
+TEST_F(Router, CapabilityWeighsATaskTypesNeedsAgainstEachLinksCapabilities) {
+  const agent_id reasoner = link_stub("reasoner", answers(0, 0.8));
+  const agent_id coder = link_stub("coder", answers(1, 0.8));
+  const object caps{{"reasoner", object{{"reasoning", 0.9}, {"coding", 0.4}, {"finance", 0.2}}},
+                    {"coder", object{{"reasoning", 0.5}, {"coding", 0.95}, {"finance", 0.6}}}};
+  // proofs: 0.8 x 0.9 + 0.2 x 0.4 = 0.80 against 0.8 x 0.5 + 0.2 x 0.95 = 0.59 -> reasoner.
+  // scripts (by domain "legal" here): 0.3 x 0.9 + 0.7 x 0.4 = 0.55 against 0.3 x 0.5 +
+  // 0.7 x 0.95 = 0.815 -> coder. No weights for "finance": capabilities["finance"] -> coder.
+  const object weights{{"proofs", object{{"reasoning", 0.8}, {"coding", 0.2}}},
+                       {"legal", object{{"reasoning", 0.3}, {"coding", 0.7}}}};
+  const agent_id r = agent("router", "weighted",
+                           {{"strategy", "capability"},
+                            {"capabilities", caps},
+                            {"weights", weights},
+                            {"history_weight", 0.0}},
+                           broker::no_agent, {reasoner, coder});
+  auto proofs = make_task(1, 0, 4, mid, "math");
+  proofs.family = "proofs";
+  const auto scripts = make_task(2, 0, 4, mid, "legal");
+  const auto money = make_task(3, 0, 4, mid, "finance");
+  const agent_id c = client_of(r, {{0, proofs}, {1 * sec, scripts}, {2 * sec, money}});
+  run();
+  std::vector<std::int32_t> chosen;
+  for (const auto& o : results(c)) chosen.push_back(o.answer);
+  EXPECT_EQ(chosen, (std::vector<std::int32_t>{0, 1, 1}));
+}
+
 TEST_F(Router, BanditSettlesOnTheCheapestLinkMeetingTheQualityTarget) {
   const agent_id pricey = link_stub("pricey", answers(0, 0.95, 5.0));
   const agent_id poor = link_stub("poor", answers(1, 0.5, 1.0));

@@ -1,6 +1,7 @@
 #pragma once
 /// The JSON Schema (draft 2020-12) of scenario files, for editors and external tools.
-/// scenarios/colony.schema.json is `schema_text(scenario_schema({}))`.
+/// scenarios/colony.schema.json is `schema_text(scenario_schema(...))` for the built-in kinds
+/// (a test keeps it so; regenerate it with COLONY_UPDATE_SCHEMA=1 and the Schema tests).
 #include <boost/json/value.hpp>
 #include <string>
 #include <vector>
