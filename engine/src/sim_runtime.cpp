@@ -161,11 +161,16 @@ class calendar {
     }
   }
 
+  /// The mail waiting for window `win` (>= base), in the ring or beyond it; null when none.
+  const std::vector<envelope>* waiting(std::int64_t win) const {
+    if (win - base_ < span) return &ring_[index(win)];
+    auto it = far_.find(win);
+    return it == far_.end() ? nullptr : &it->second;
+  }
   /// How many envelopes wait for window `win` (>= base).
   std::size_t count(std::int64_t win) const {
-    if (win - base_ < span) return ring_[index(win)].size();
-    auto it = far_.find(win);
-    return it == far_.end() ? 0 : it->second.size();
+    const auto* w = waiting(win);
+    return w == nullptr ? 0 : w->size();
   }
 
   /// The earliest window with mail, or INT64_MAX.
@@ -421,8 +426,9 @@ struct sim_runtime::impl {
   slot_table slots;
   std::vector<worker> workers;
   std::vector<shard> shards;
-  int parity = 0;           // outboxes read this window; sends go to the other
-  std::int64_t window = 0;  // the window being or about to be processed
+  int parity = 0;              // outboxes read this window; sends go to the other
+  std::int64_t window = 0;     // the window being or about to be processed
+  std::int64_t processed = 0;  // the last window processed
   sim_time until = time_never;
   sim_time now_ = 0;  // earliest time outside input may be delivered at
   std::uint64_t outside_seq = 0;
@@ -553,8 +559,9 @@ class alignas(64) sim_runtime::impl::sim_context final : public context {
   }
 
   // Self-deliveries due inside the running window are handled before the window ends.
+  // Mail at or past `until` waits for a later run like any other.
   void to_self(envelope&& e) {
-    if (rt_.window_of(e.deliver_time) == rt_.window) {
+    if (rt_.window_of(e.deliver_time) == rt_.window && e.deliver_time < rt_.until) {
       w_.local.push_back(std::move(e));
       std::push_heap(w_.local.begin(), w_.local.end(), local_later{});
     } else {
@@ -937,6 +944,7 @@ void sim_runtime::impl::apply(structural_op& op, worker& serial) {
 }
 
 void sim_runtime::impl::barrier() {
+  processed = window;
   worker& serial = workers.back();
   // The barrier's own mail was drained by the window that just ran.
   serial.min_window_sent = std::numeric_limits<std::int64_t>::max();
@@ -991,19 +999,21 @@ bool sim_runtime::impl::choose_next_window() {
   std::int64_t next = std::numeric_limits<std::int64_t>::max();
   for (auto& w : workers) next = std::min(next, w.min_window_sent);
   for (auto& sh : shards) {
-    // Nothing before the window just run can hold mail: start every shard's scan there, not
-    // where the shard last had mail.
-    sh.future.advance(window);
+    // Nothing before the last window run can hold mail (outside input arrives at now(), which
+    // is not earlier): start every shard's scan there, not where the shard last had mail.
+    sh.future.advance(processed);
     const std::int64_t win = sh.future.next();
     if (win == std::numeric_limits<std::int64_t>::max() || win * config.lookahead >= until) {
       continue;
     }
     // Only the window holding `until` can hold mail both before and after it; if all of it is
     // after, so is everything later.
-    const auto& bucket = sh.future.bucket(win);
+    const auto* bucket = sh.future.waiting(win);  // the window may be beyond the ring
     const bool any_due = (win + 1) * config.lookahead <= until ||
-                         std::any_of(bucket.begin(), bucket.end(),
-                                     [this](const envelope& e) { return e.deliver_time < until; });
+                         (bucket != nullptr &&
+                          std::any_of(bucket->begin(), bucket->end(), [this](const envelope& e) {
+                            return e.deliver_time < until;
+                          }));
     if (any_due) next = std::min(next, win);
   }
   if (next == std::numeric_limits<std::int64_t>::max() || next * config.lookahead >= until) {
@@ -1056,6 +1066,8 @@ bool sim_runtime::step(sim_time until) {
   if (!rt.choose_next_window()) return false;
   for (std::size_t s = 0; s < rt.shards.size(); ++s) rt.process_shard(s);
   rt.barrier();
+  // As after a run: outside input goes in no earlier than the last delivery.
+  for (const auto& w : rt.workers) rt.now_ = std::max(rt.now_, w.last_delivery);
   return !rt.done;
 }
 
