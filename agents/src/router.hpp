@@ -75,9 +75,9 @@ class router final : public relay {
   std::vector<keyword_rule> rules_;
   std::size_t default_link_ = 0;
   std::vector<std::pair<double, std::size_t>> tiers_;  // (max complexity, link), ascending
-  std::map<std::pair<std::size_t, std::string>, double> capability_;  // (link, dimension)
+  std::map<std::pair<std::size_t, std::string>, double> capability_;            // (link, dimension)
   std::map<std::string, std::vector<std::pair<std::string, double>>> weights_;  // by task type
-  std::map<std::pair<std::size_t, std::string>, observed> history_;  // (link, domain)
+  std::map<std::pair<std::size_t, std::string>, observed> history_;             // (link, domain)
   std::map<std::string, std::size_t> preferred_;  // bandit: domain -> link + 1 (0: none yet)
 };
 

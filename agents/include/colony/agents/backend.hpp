@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "colony/base/time.hpp"
 #include "colony/broker/message.hpp"
@@ -121,7 +121,7 @@ class backend_actor final : public engine::actor {
 
   backend_profile profile_;
   std::unordered_map<std::uint64_t, call> calls_;  // received and not yet finished, by call number
-  std::deque<std::uint64_t> queue_;      // waiting for a slot, oldest first
+  std::deque<std::uint64_t> queue_;                // waiting for a slot, oldest first
   std::uint64_t next_call_ = 0;
   std::uint32_t in_flight_ = 0;
   totals totals_;

@@ -4,8 +4,8 @@
 /// arrived = completed + failed + escalated + in_flight holds by construction.
 #include <cstdint>
 #include <map>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "colony/engine/actor.hpp"
