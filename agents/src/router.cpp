@@ -154,8 +154,8 @@ std::size_t router::choose(const msg::task_request& t, engine::context& ctx) {
     for (std::size_t l = 0; l < links_.size(); ++l) {
       const double prior = prior_score(l, t);
       const auto& h = history_[{l, t.domain}];
-      const double observed = h.n > 0 ? h.quality / static_cast<double>(h.n) : prior;
-      const double score = (1 - history_weight_) * prior + history_weight_ * observed;
+      const double seen = h.n > 0 ? h.quality / static_cast<double>(h.n) : prior;
+      const double score = (1 - history_weight_) * prior + history_weight_ * seen;
       if (score > best_score) {
         best_score = score;
         best = l;

@@ -158,7 +158,7 @@ TEST_F(BackendActor, ConcurrencyLimitQueuesCallsFirstInFirstOut) {
   p.latency = {latency_kind::constant, 1 * sec, 0};
   p.concurrency = 2;
   const agent_id b = *rt.spawn([p] { return std::make_unique<backend_actor>(p); });
-  rt.spawn([b] { return std::make_unique<client>(b, 5); });
+  ASSERT_TRUE(rt.spawn([b] { return std::make_unique<client>(b, 5); }));
   ASSERT_TRUE(rt.run());
   const auto r = replies();
   ASSERT_EQ(r.size(), 5u);
@@ -181,7 +181,7 @@ TEST_F(BackendActor, CallsThatWaitOrRunPastTheTimeoutFailWithTimeout) {
   p.tokens_in = 1000;
   p.price_in = 1.0;
   const agent_id b = *rt.spawn([p] { return std::make_unique<backend_actor>(p); });
-  rt.spawn([b] { return std::make_unique<client>(b, 3); });
+  ASSERT_TRUE(rt.spawn([b] { return std::make_unique<client>(b, 3); }));
   ASSERT_TRUE(rt.run());
   const auto r = replies();
   ASSERT_EQ(r.size(), 3u);
