@@ -13,12 +13,14 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "colony/agents/builtin.hpp"
 #include "colony/base/log.hpp"
 #include "colony/cli/scenario_run.hpp"
 #include "colony/scenarios/loader.hpp"
+#include "events_view.hpp"
 #include "run_outputs.hpp"
 
 namespace fs = std::filesystem;
@@ -211,6 +213,33 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
   return exit_ok;
 }
 
+struct events_flags {
+  std::string run;
+  std::vector<std::string> types, agents;
+  std::string since, until;
+};
+
+int events_command(const events_flags& f) {
+  event_filter filter{.types = f.types, .agents = f.agents};
+  for (const auto& [flag, text, into] : {std::tuple{"--since", &f.since, &filter.since},
+                                         std::tuple{"--until", &f.until, &filter.until}}) {
+    if (text->empty()) continue;
+    const auto parsed = parse_duration(*text);
+    if (!parsed || text->find_first_not_of("0123456789.") == std::string::npos) {
+      std::cerr << flag << " " << *text
+                << ": error: not a duration (use a unit: \"2h\", \"30d\")\n";
+      return exit_bad_input;
+    }
+    *into = *parsed;
+  }
+  auto printed = print_events(f.run, filter, std::cout);
+  if (!printed) {
+    std::cerr << printed.error().message << '\n';
+    return exit_bad_input;
+  }
+  return exit_ok;
+}
+
 int validate_command(const std::string& path, const std::vector<std::string>& sets) {
   auto s = load(path, sets);
   if (!s) return exit_bad_input;
@@ -248,6 +277,14 @@ int main(int argc, char** argv) {
   validate->add_option("scenario", validate_path, "scenario file")->required();
   validate->add_option("--set", validate_sets, "override a scenario field: path=value");
 
+  events_flags ef;
+  auto* events = app.add_subcommand("events", "print a run's event log, one readable line each");
+  events->add_option("run", ef.run, "run directory")->required();
+  events->add_option("--type", ef.types, "only events of this type (repeatable)");
+  events->add_option("--agent", ef.agents, "only events of this agent, by name or id (repeatable)");
+  events->add_option("--since", ef.since, "only events at or after this simulated time (\"2h\")");
+  events->add_option("--until", ef.until, "only events before this simulated time");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -258,5 +295,6 @@ int main(int argc, char** argv) {
   colony::agents::register_builtin_kinds();
   const std::vector<std::string> args(argv, argv + argc);
   if (*run) return run_command(rf, args);
+  if (*events) return events_command(ef);
   return validate_command(validate_path, validate_sets);
 }

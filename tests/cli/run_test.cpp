@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
 #include <vector>
 
 #include "cli_test_support.hpp"
@@ -47,6 +48,51 @@ TEST(Run, WritesTheRunDirectory) {
   const auto topology = read_json(out / "topology.json");
   EXPECT_EQ(topology.at("agents").as_array().size(), 4u);
   fs::remove_all(out);
+}
+
+std::size_t lines(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+TEST(Events, PrintsOneReadableLinePerEventAndFilters) {
+  const auto out = run_example("expert_router", "--until 3h", "events");
+  const auto log = read_file(out / "events.jsonl");
+
+  const auto all = colony("events " + out.string());
+  ASSERT_EQ(all.exit_code, 0) << all.output;
+  EXPECT_EQ(lines(all.output), lines(log));
+  EXPECT_EQ(all.output.rfind("0d 00:00:00.000  agent_spawned  backend:finance_llm  ", 0), 0u)
+      << all.output.substr(0, 200);
+
+  const auto opened = colony("events " + out.string() + " --type circuit_opened");
+  ASSERT_EQ(opened.exit_code, 0);
+  std::size_t in_log = 0;
+  for (auto p = log.find("\"type\":\"circuit_opened\""); p != std::string::npos;
+       p = log.find("\"type\":\"circuit_opened\"", p + 1)) {
+    ++in_log;
+  }
+  EXPECT_GT(in_log, 0u);
+  EXPECT_EQ(lines(opened.output), in_log);
+  EXPECT_NE(opened.output.find("  circuit_opened  finance_expert  "), std::string::npos);
+
+  // By agent name, in a window of time: every line is the expert's, and inside the window.
+  const auto expert =
+      colony("events " + out.string() + " --agent finance_expert --since 1h --until 65min");
+  ASSERT_EQ(expert.exit_code, 0);
+  EXPECT_GT(lines(expert.output), 0u);
+  std::istringstream in(expert.output);
+  std::string line;
+  while (std::getline(in, line)) {
+    EXPECT_EQ(line.rfind("0d 01:0", 0), 0u) << line;
+    EXPECT_NE(line.find("  finance_expert  "), std::string::npos) << line;
+  }
+  fs::remove_all(out);
+}
+
+TEST(Events, ANonRunDirectoryIsBadInput) {
+  const auto r = colony("events " + scratch("no-run").string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("events.jsonl: cannot read"), std::string::npos) << r.output;
 }
 
 TEST(Run, RefusesANonEmptyOutputDirectoryWithoutForce) {
