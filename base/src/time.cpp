@@ -1,35 +1,51 @@
 #include "colony/base/time.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 
 namespace colony {
 
+namespace {
+
+std::optional<double> unit_scale(std::string_view unit) {
+  if (unit == "us") return usec;
+  if (unit == "ms") return msec;
+  if (unit == "s") return sec;
+  if (unit == "min") return minute;
+  if (unit == "h") return hour;
+  if (unit == "d") return day;
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<sim_time> parse_duration(std::string_view text) {
-  double value = 0;
-  const char* first = text.data();
-  const char* last = text.data() + text.size();
-  auto [end, ec] = std::from_chars(first, last, value);
-  if (ec != std::errc{} || !std::isfinite(value) || value < 0) return std::nullopt;
-  const std::string_view unit(end, static_cast<std::size_t>(last - end));
-  double scale = 0;
-  if (unit.empty() || unit == "us") {
-    scale = usec;
-  } else if (unit == "ms") {
-    scale = msec;
-  } else if (unit == "s") {
-    scale = sec;
-  } else if (unit == "min") {
-    scale = minute;
-  } else if (unit == "h") {
-    scale = hour;
-  } else if (unit == "d") {
-    scale = day;
-  } else {
-    return std::nullopt;
+  // One or more <number><unit> parts ("1h30min"), or one plain number of microseconds.
+  const char* p = text.data();
+  const char* const last = text.data() + text.size();
+  double total = 0;
+  bool first = true;
+  while (p < last || first) {
+    double value = 0;
+    auto [end, ec] = std::from_chars(p, last, value);
+    if (ec != std::errc{} || !std::isfinite(value) || value < 0) return std::nullopt;
+    const char* unit_end = end;
+    while (unit_end < last && std::isalpha(static_cast<unsigned char>(*unit_end)) != 0) ++unit_end;
+    const std::string_view unit(end, static_cast<std::size_t>(unit_end - end));
+    if (unit.empty()) {
+      if (!first || unit_end != last) return std::nullopt;  // a unitless number stands alone
+      total = value;
+    } else {
+      const auto scale = unit_scale(unit);
+      if (!scale) return std::nullopt;
+      total += value * *scale;
+    }
+    p = unit_end;
+    first = false;
   }
-  const double us = std::round(value * scale);
+  const double us = std::round(total);
   if (us > static_cast<double>(time_never / 2)) return std::nullopt;
   return static_cast<sim_time>(us);
 }

@@ -21,8 +21,9 @@ inline constexpr sim_time day = 24 * hour;
 /// Later than any event a run can hold.
 inline constexpr sim_time time_never = std::numeric_limits<sim_time>::max();
 
-/// Parses "250ms", "2s", "1.5h", "30d", "10us" or a plain number of microseconds.
-/// Returns nullopt when the text is not a duration (negative values included).
+/// Parses "250ms", "2s", "1.5h", "30d", "10us", compounds such as "1h30min" or "2d12h", or a
+/// plain number of microseconds. Units: us, ms, s, min, h, d. Returns nullopt when the text is
+/// not a duration (negative values and empty text included).
 [[nodiscard]] std::optional<sim_time> parse_duration(std::string_view text);
 
 /// Formats a duration with the largest unit that keeps it readable: "1.5s", "30d", "250ms".
