@@ -457,7 +457,9 @@ void live_runtime::impl::receive(slot* s, envelope& e) {
     // A stopped agent's own timers and deadlines vanish with it; mail goes to its heir if any.
     if (e.kind == envelope_kind::timer || e.kind == envelope_kind::timeout) return;
     if (e.kind == envelope_kind::stop) return;
-    if (s->heir != broker::no_agent) {
+    // Replies are not forwarded: they answer a request the heir never made, and correlation
+    // ids are per requester, so the heir could take one for the answer to its own request.
+    if (s->heir != broker::no_agent && e.kind != envelope_kind::reply) {
       if (e.forwards >= max_forwards) {
         dead_letter(e, "forwarding loop");
         return;

@@ -686,7 +686,10 @@ void sim_runtime::impl::deliver(worker& w, sim_context& ctx, agent_id id, envelo
   if (sl->state == slot_state::stopped) {
     // A dead agent's own timers and deadlines vanish with it; mail goes to its heir if any.
     if (e.kind == envelope_kind::timer || e.kind == envelope_kind::timeout) return;
-    if (sl->heir != broker::no_agent && e.kind != envelope_kind::stop) {
+    // Replies are not forwarded: they answer a request the heir never made, and correlation
+    // ids are per requester, so the heir could take one for the answer to its own request.
+    if (sl->heir != broker::no_agent && e.kind != envelope_kind::stop &&
+        e.kind != envelope_kind::reply) {
       if (e.forwards >= max_forwards) {
         dead_letter(w, e, "forwarding loop");
         return;

@@ -92,8 +92,12 @@ std::string fill_template(const std::string& text, const std::map<std::string, s
     } else if (!it->second.choices.empty()) {
       out += it->second.choices[r.below(it->second.choices.size())];
     } else {
-      const auto span = static_cast<std::uint64_t>(it->second.high - it->second.low) + 1;
-      out += std::to_string(it->second.low + static_cast<std::int64_t>(r.below(span)));
+      // In unsigned arithmetic: high - low may not fit in an int64_t, and the full range wraps
+      // to a span of 0, where any 64 bits will do.
+      const auto low = static_cast<std::uint64_t>(it->second.low);
+      const std::uint64_t span = static_cast<std::uint64_t>(it->second.high) - low + 1;
+      const std::uint64_t offset = span == 0 ? r() : r.below(span);
+      out += std::to_string(static_cast<std::int64_t>(low + offset));
     }
     pos = close + 1;
   }

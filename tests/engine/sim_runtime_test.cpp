@@ -205,6 +205,30 @@ TEST_F(SimRuntime, MailToAStoppedAgentGoesToItsHeirOrIsDeadLettered) {
   EXPECT_TRUE(rt.alive(heir));
 }
 
+// Regression: a reply to a stopped agent was forwarded to its heir, which matched it by
+// correlation id (per requester, so equal by chance) against its own unanswered request.
+TEST_F(SimRuntime, RepliesAreNotForwardedToAnHeir) {
+  const agent_id sink = spawn(script([](context&) {}, [](envelope&, context&) {}));
+  const agent_id echoer = spawn(echo(0));
+  const agent_id heir = spawn(script([sink](context& ctx) {
+    ctx.request(sink, msg::ping{1}, 5 * msec);  // its correlation id is 1
+  }));
+  spawn(script([echoer, heir](context& ctx) {
+    ctx.request(echoer, msg::ping{42}, 5 * msec);  // correlation id 1 as well
+    ctx.stop(ctx.self(), {.heir = heir, .reason = "merged"});
+  }));
+  const auto s = run();
+  const auto got = events(log, "got");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(u64(got[0], "agent"), raw(heir));
+  EXPECT_EQ(got[0].at("msg").at("type"), "timeout");  // not the echoer's pong
+  const auto dead = events(log, "dead_letter");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(str(dead[0], "kind"), "reply");
+  EXPECT_EQ(str(dead[0], "reason"), "agent stopped");
+  EXPECT_EQ(s.forwarded, 0u);
+}
+
 TEST_F(SimRuntime, TimersFireInOrderAndCancelledOnesDoNot) {
   spawn(script([](context& ctx) {
     ctx.schedule(300, msg::ping{3});

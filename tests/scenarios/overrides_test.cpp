@@ -123,3 +123,19 @@ TEST(Overrides, PointerSegmentsAreUnescaped) {
 
 }  // namespace
 }  // namespace colony::scenarios
+
+namespace colony::scenarios {
+namespace {
+
+// Regression: Boost.JSON reads 1e400 as infinity, which passed every bound and made a run spin.
+TEST(Overrides, InfiniteNumbersAreRefused) {
+  EXPECT_EQ(
+      problems_with({"workload.rate=1e400"}),
+      (std::vector<std::string>{"--set workload.rate=1e400: error: /workload/rate: the number "
+                                "is too large to represent (use a finite number)"}));
+  EXPECT_EQ(problems_with({"backends.m.price.in=1e400"}).size(), 1u);
+  EXPECT_EQ(problems_with({"run.duration=1e400"}).size(), 1u);
+}
+
+}  // namespace
+}  // namespace colony::scenarios

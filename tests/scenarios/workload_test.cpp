@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "colony/engine/sim_runtime.hpp"
@@ -50,6 +51,25 @@ TEST(Workload, TemplatesAreFilledFromTheirSlots) {
   EXPECT_EQ(seen.size(), 6u);  // 2 words x 3 numbers, all drawn
   engine::rng a(9, 9), b(9, 9);
   EXPECT_EQ(fill_template("{stat} {n}", slots, a), fill_template("{stat} {n}", slots, b));
+}
+
+TEST(Workload, IntegerSlotsCoverHugeRangesWithoutOverflow) {
+  engine::rng r(2, 2);
+  const std::map<std::string, slot_spec> wide{
+      {"n", {.low = -9'000'000'000'000'000'000, .high = 9'000'000'000'000'000'000}}};
+  const std::map<std::string, slot_spec> full{{"n",
+                                               {.low = std::numeric_limits<std::int64_t>::min(),
+                                                .high = std::numeric_limits<std::int64_t>::max()}}};
+  bool negative = false, positive = false;
+  for (int i = 0; i < 100; ++i) {
+    const auto v = std::stoll(fill_template("{n}", wide, r));
+    EXPECT_GE(v, -9'000'000'000'000'000'000);
+    EXPECT_LE(v, 9'000'000'000'000'000'000);
+    negative |= v < 0;
+    positive |= v > 0;
+    (void)std::stoll(fill_template("{n}", full, r));  // any int64 is in range
+  }
+  EXPECT_TRUE(negative && positive);
 }
 
 TEST(Workload, DistributionsHaveTheirMeansAndStayInBounds) {
