@@ -113,6 +113,19 @@ struct planned {
   msg::task_request task;
 };
 
+// The correct option of task `task` in batch(): task % 4.
+int truth_of(std::uint64_t task) {
+  return static_cast<int>(task % 4);
+}
+
+// `n` tasks all sent at t=0, task i with truth truth_of(i), four options.
+std::vector<planned> batch(std::uint64_t n, double difficulty) {
+  std::vector<planned> plan;
+  for (std::uint64_t i = 1; i <= n; ++i)
+    plan.push_back({0, make_task(i, truth_of(i), 4, difficulty)});
+  return plan;
+}
+
 /// Sends each planned task to `target` as a request at its time ("sent" event) and logs every
 /// task_result it gets back ("result" event).
 class client final : public engine::actor {
@@ -480,15 +493,11 @@ TEST_F(Specialist, SevenSamplesMajorityVoteBeatsOneSample) {
   const agent_id b7 = backend("b7", p);
   const agent_id one = agent("specialist", "one", {{"samples", 1}}, b1);
   const agent_id seven = agent("specialist", "seven", {{"samples", 7}}, b7);
-  std::vector<planned> plan;
-  for (std::uint64_t i = 1; i <= n; ++i) {
-    plan.push_back({0, make_task(i, static_cast<int>(i % 4), 4, difficulty)});
-  }
+  const auto plan = batch(n, difficulty);
   const agent_id c1 = client_of(one, plan);
   const agent_id c7 = client_of(seven, plan);
   run();
 
-  const auto truth = [](std::uint64_t task) { return static_cast<int>(task % 4); };
   const auto r1 = results(c1);
   const auto r7 = results(c7);
   ASSERT_EQ(r1.size(), n);
@@ -498,8 +507,8 @@ TEST_F(Specialist, SevenSamplesMajorityVoteBeatsOneSample) {
 
   double expected7 = 0;
   for (int t = 0; t < 4; ++t) expected7 += majority_accuracy(right, 7, 4, t) / 4;
-  const double acc1 = accuracy(r1, truth);
-  const double acc7 = accuracy(r7, truth);
+  const double acc1 = accuracy(r1, truth_of);
+  const double acc7 = accuracy(r7, truth_of);
   EXPECT_NEAR(acc1, right, four_sd(right, n));
   EXPECT_NEAR(acc7, expected7, four_sd(expected7, n));
   EXPECT_GT(acc7, acc1 + 0.1);
@@ -1241,23 +1250,19 @@ TEST_F(Pipeline, DegradationLowersTheLaterStagesAccuracy) {
   };
   const auto [flat, flat_b2] = make("flat", 0.0);
   const auto [steep, steep_b2] = make("steep", 1.0);
-  std::vector<planned> plan;
-  for (std::uint64_t i = 1; i <= n; ++i) {
-    plan.push_back({0, make_task(i, static_cast<int>(i % 4), 4, difficulty)});
-  }
+  const auto plan = batch(n, difficulty);
   const agent_id c_flat = client_of(flat, plan);
   const agent_id c_steep = client_of(steep, plan);
   run();
 
-  const auto truth = [](std::uint64_t task) { return static_cast<int>(task % 4); };
   const auto r_flat = results(c_flat);
   const auto r_steep = results(c_steep);
   ASSERT_EQ(r_flat.size(), n);
   ASSERT_EQ(r_steep.size(), n);
   EXPECT_EQ(counts(flat_b2).calls, n);
   EXPECT_EQ(counts(steep_b2).calls, n);
-  const double acc_flat = accuracy(r_flat, truth);
-  const double acc_steep = accuracy(r_steep, truth);
+  const double acc_flat = accuracy(r_flat, truth_of);
+  const double acc_steep = accuracy(r_steep, truth_of);
   EXPECT_NEAR(acc_flat, expected_flat, four_sd(expected_flat, n));
   // Stage 1's doubt (about 0.2 when right, 0.5 when wrong) pushes stage 2's difficulty past
   // its skill: its accuracy falls to about 0.36, far beyond 4 sd (0.02 each) of noise.
