@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -48,6 +49,26 @@ const char* runtime_name(int kind) {
   return kind == 0 ? "sim-1" : kind == 1 ? "sim-2" : "live";
 }
 
+// Times one run of `rt` to the end; checks that `count(stats)` is `expected` messages. Returns
+// the seconds taken, or nothing after marking the benchmark failed.
+template <class Count>
+std::optional<double> timed_run(benchmark::State& state, engine::runtime& rt, Count count,
+                                std::uint64_t expected, const char* what) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = rt.run();
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  state.SetIterationTime(dt);
+  if (!r) {
+    state.SkipWithError(r.error().message.c_str());
+    return std::nullopt;
+  }
+  if (count(*r) != expected) {
+    state.SkipWithError(what);
+    return std::nullopt;
+  }
+  return dt;
+}
+
 void relay_ring(benchmark::State& state) {
   const int kind = static_cast<int>(state.range(0));
   const relay_config c;
@@ -60,22 +81,12 @@ void relay_ring(benchmark::State& state) {
     (void)rt->run();  // starts the agents; not timed
     const auto before = rt->stats().delivered;
     inject_tokens(*rt, ring, c);
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = rt->run();
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    state.SetIterationTime(dt);
-    if (!r) {
-      state.SkipWithError(r.error().message.c_str());
-      return;
-    }
     // Every hop is one delivery; the injections are deliveries too but not hops.
-    const auto hops = r->delivered - before - c.tokens;
-    if (hops != c.tokens * c.hops) {
-      state.SkipWithError("relay_ring lost hops");
-      return;
-    }
-    messages += hops;
-    seconds += dt;
+    const auto hops = [&](const engine::run_stats& r) { return r.delivered - before - c.tokens; };
+    const auto dt = timed_run(state, *rt, hops, c.tokens * c.hops, "relay_ring lost hops");
+    if (!dt) return;
+    messages += c.tokens * c.hops;
+    seconds += *dt;
   }
   report(state, std::string("relay_ring ") + runtime_name(kind), messages, seconds);
 }
@@ -88,21 +99,13 @@ void fan_out(benchmark::State& state) {
   for (auto _ : state) {
     auto rt = make_runtime(kind);
     build_fan_out(*rt, c);
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = rt->run();
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    state.SetIterationTime(dt);
-    if (!r) {
-      state.SkipWithError(r.error().message.c_str());
-      return;
-    }
-    const auto deliveries = r->delivered - c.publishes;  // the publisher's own timer ticks
-    if (deliveries != c.subscribers * c.publishes) {
-      state.SkipWithError("fan_out lost deliveries");
-      return;
-    }
-    messages += deliveries;
-    seconds += dt;
+    // The publisher's own timer ticks are deliveries too.
+    const auto deliveries = [&](const engine::run_stats& r) { return r.delivered - c.publishes; };
+    const auto expected = c.subscribers * c.publishes;
+    const auto dt = timed_run(state, *rt, deliveries, expected, "fan_out lost deliveries");
+    if (!dt) return;
+    messages += expected;
+    seconds += *dt;
   }
   report(state, std::string("fan_out ") + runtime_name(kind), messages, seconds);
 }

@@ -201,10 +201,9 @@ void workload_source::settle(broker::correlation_id c, const msg::task_result* r
     one.tokens_in = r->tokens_in;
     one.tokens_out = r->tokens_out;
   }
+  total_.add(one);  // without latencies: the run's percentiles come from the buckets
   one.latencies.push_back(ctx.now() - task.arrived);
-  total_.add(one);
   bucket_.add(one);
-  total_.latencies.clear();  // the run's percentiles come from the buckets; keep memory flat
 }
 
 void workload_source::handle(broker::envelope& env, engine::context& ctx) {

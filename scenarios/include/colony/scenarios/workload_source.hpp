@@ -53,7 +53,7 @@ class workload_source final : public engine::actor {
   void on_start(engine::context& ctx) override;
   void handle(broker::envelope& env, engine::context& ctx) override;
 
-  /// Everything since the start, and since the last take_bucket().
+  /// Everything since the start (without latencies: take_bucket() has them).
   [[nodiscard]] const task_tally& total() const noexcept { return total_; }
   [[nodiscard]] std::uint64_t in_flight() const noexcept { return open_.size(); }
   /// The counts since the previous call; starts a new bucket.
