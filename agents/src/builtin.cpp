@@ -5,31 +5,18 @@
 
 #include "colony/agents/kinds.hpp"
 #include "colony/base/assert.hpp"
+#include "organizer.hpp"
+#include "params.hpp"
 #include "router.hpp"
 #include "specialist.hpp"
 
 namespace colony::agents {
 namespace {
 
+using namespace detail;  // parameter shorthands
 using boost::json::array;
 using boost::json::object;
 using boost::json::value;
-
-param_spec number_param(std::string name, double def, double min, double max, std::string doc) {
-  return {std::move(name), param_type::number, def, min, max, {}, std::move(doc)};
-}
-param_spec integer_param(std::string name, std::int64_t def, double min, double max,
-                         std::string doc) {
-  return {std::move(name), param_type::integer, def, min, max, {}, std::move(doc)};
-}
-param_spec duration_param(std::string name, std::string def, std::string doc) {
-  return {std::move(name), param_type::duration, value(def), 0.0, {}, {}, std::move(doc)};
-}
-param_spec choice_param(std::string name, std::string def, std::vector<std::string> choices,
-                        std::string doc) {
-  return {std::move(name),    param_type::string, value(def), {}, {},
-          std::move(choices), std::move(doc)};
-}
 
 // A problem unless `name` is one of the links.
 void require_link(std::vector<param_problem>& out, const std::vector<std::string>& links,
@@ -226,6 +213,15 @@ void register_all() {
                                            "difficulty added per unit of a stage's doubt"),
                               forward_timeout},
                    .make = maker<detail::pipeline>()});
+  kinds.push_back(
+      {.name = "organizer",
+       .doc = "The entry of a self-organizing network: routes each task among its links and the "
+              "specialists it spawns for recurring patterns, forms committees for complex tasks, "
+              "and prunes and merges routes at each self-analysis, as the scenario's policies "
+              "say. Its links are its first, general routes.",
+       .min_links = 1,
+       .params = {forward_timeout},
+       .make = maker<detail::organizer>()});
   for (auto& k : kinds) {
     auto registered = register_kind(std::move(k));
     COLONY_ASSERT(registered);

@@ -22,7 +22,12 @@ std::size_t link_index(const std::vector<std::string>& names, std::string_view n
 
 // --- relay ------------------------------------------------------------------------------------
 
-relay::relay(const agent_config& c, sim_time timeout) : links_(c.links), timeout_(timeout) {}
+relay::relay(const agent_config& c, sim_time timeout)
+    : links_(c.links), timeout_(timeout), sent_(c.links.size(), 0) {}
+
+void relay::edges(std::vector<edge_count>& out) const {
+  for (std::size_t l = 0; l < links_.size(); ++l) out.push_back({links_[l], "link", sent_[l]});
+}
 
 void relay::handle(broker::envelope& env, engine::context& ctx) {
   broker::visit(
@@ -52,6 +57,7 @@ void relay::forward(std::uint64_t id, std::size_t link, engine::context& ctx,
   msg::task_request t = altered != nullptr ? *altered : j.task();
   const auto corr = ctx.request(links_.at(link), std::move(t), timeout_);
   pending_.emplace(broker::raw(corr), std::pair{id, link});
+  ++sent_[link];
 }
 
 void relay::settle(broker::correlation_id corr, const msg::task_result* r, engine::context& ctx) {

@@ -5,16 +5,18 @@
 #include <utility>
 #include <vector>
 
+#include "colony/agents/probe.hpp"
 #include "colony/engine/actor.hpp"
 #include "task_job.hpp"
 
 namespace colony::agents::detail {
 
 // Base of the kinds that hand a task to their links and answer from what comes back.
-class relay : public engine::actor {
+class relay : public engine::actor, public topology_probe {
  public:
   relay(const agent_config& c, sim_time timeout);
   void handle(broker::envelope& env, engine::context& ctx) final;
+  void edges(std::vector<edge_count>& out) const override;
 
  protected:
   virtual void start(std::uint64_t id, engine::context& ctx) = 0;
@@ -39,6 +41,7 @@ class relay : public engine::actor {
   void settle_check(broker::correlation_id corr, const msg::llm_reply* r, engine::context& ctx);
 
   std::uint64_t next_job_ = 0;
+  std::vector<std::uint64_t> sent_;  // requests per link
   std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::size_t>>
       pending_;  // corr -> job, link
 };

@@ -19,7 +19,15 @@ specialist::specialist(const agent_config& c)
       backoff_(integer(c.params, "backoff")),
       call_timeout_(integer(c.params, "call_timeout")),
       breaker_failures_(static_cast<std::uint32_t>(integer(c.params, "breaker_failures"))),
-      breaker_cooldown_(integer(c.params, "breaker_cooldown")) {}
+      breaker_cooldown_(integer(c.params, "breaker_cooldown")),
+      fallbacks_made_(c.links.size(), 0) {}
+
+void specialist::edges(std::vector<edge_count>& out) const {
+  out.push_back({backend_, "backend", calls_made_});
+  for (std::size_t l = 0; l < links_.size(); ++l) {
+    out.push_back({links_[l], "link", fallbacks_made_[l]});
+  }
+}
 
 void specialist::handle(broker::envelope& env, engine::context& ctx) {
   broker::visit(broker::overloaded{
@@ -84,9 +92,10 @@ void specialist::record_call(bool ok, engine::context& ctx) {
 
 void specialist::call(std::uint64_t id, std::uint32_t attempt, engine::context& ctx) {
   const auto& t = jobs_.at(id).work.task();
-  msg::llm_call c{t.task, t.domain, t.difficulty, t.options, t.truth, 1.0, 0.0};
+  msg::llm_call c{t.task, t.domain, t.difficulty, t.options, t.truth, 1.0, t.skill_bonus};
   const auto corr = ctx.request(backend_, std::move(c), call_timeout_);
   calls_.emplace(broker::raw(corr), pending_call{id, attempt});
+  ++calls_made_;
 }
 
 void specialist::on_sample(broker::correlation_id corr, const msg::llm_reply* r,
@@ -144,6 +153,7 @@ void specialist::conclude(std::uint64_t id, engine::context& ctx) {
 void specialist::fall_back(std::uint64_t id, engine::context& ctx, const std::string& why) {
   job& j = jobs_.at(id);
   if (j.next_link < links_.size()) {
+    ++fallbacks_made_[j.next_link];
     const auto corr = ctx.request(links_[j.next_link++], j.work.task(), call_timeout_ * 4);
     fallbacks_.emplace(broker::raw(corr), id);
     ctx.log_event("fallback", {{"task", broker::raw(j.work.task().task)},

@@ -4,15 +4,17 @@
 #include <unordered_map>
 #include <vector>
 
+#include "colony/agents/probe.hpp"
 #include "colony/engine/actor.hpp"
 #include "task_job.hpp"
 
 namespace colony::agents::detail {
 
-class specialist final : public engine::actor {
+class specialist final : public engine::actor, public topology_probe {
  public:
   explicit specialist(const agent_config& c);
   void handle(broker::envelope& env, engine::context& ctx) override;
+  void edges(std::vector<edge_count>& out) const override;
 
  private:
   static constexpr std::uint32_t retry_tick = 1;
@@ -54,6 +56,8 @@ class specialist final : public engine::actor {
   std::unordered_map<std::uint64_t, job> jobs_;
   std::unordered_map<std::uint64_t, pending_call> calls_;       // by correlation id
   std::unordered_map<std::uint64_t, std::uint64_t> fallbacks_;  // by correlation id -> job
+  std::uint64_t calls_made_ = 0;                                // requests to the backend
+  std::vector<std::uint64_t> fallbacks_made_;                   // requests per link
   std::uint32_t consecutive_failures_ = 0;
   std::optional<sim_time> open_since_;
 };

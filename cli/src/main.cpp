@@ -22,6 +22,7 @@
 #include "colony/scenarios/loader.hpp"
 #include "events_view.hpp"
 #include "run_outputs.hpp"
+#include "topology_view.hpp"
 
 namespace fs = std::filesystem;
 
@@ -144,6 +145,7 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
   const std::string scenario_text = pretty(s->as_run);
   boost::json::object manifest{
       {"colony_version", COLONY_VERSION},
+      {"event_schema_version", event_schema_version},
       {"scenario", fs::absolute(f.scenario).string()},
       {"scenario_name", s->name},
       {"scenario_hash", "fnv1a64:" + hex(broker::stable_hash(scenario_text))},
@@ -163,8 +165,12 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
     return exit_run_failed;
   }
 
-  auto run = scenario_run::build(
-      *s, {.seed = seed, .threads = f.threads, .until = until, .events = &*events});
+  std::ofstream snapshots(out / "topology.jsonl");
+  auto run = scenario_run::build(*s, {.seed = seed,
+                                      .threads = f.threads,
+                                      .until = until,
+                                      .events = &*events,
+                                      .snapshots = &snapshots});
   if (!run) {
     std::cerr << run.error().message << '\n';
     return exit_bad_input;
@@ -213,6 +219,16 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
   return exit_ok;
 }
 
+// Parses a --flag's duration, printing the problem; nullopt when it is not one.
+std::optional<sim_time> flag_duration(const char* flag, const std::string& text) {
+  const auto parsed = parse_duration(text);
+  if (!parsed || text.find_first_not_of("0123456789.") == std::string::npos) {
+    std::cerr << flag << " " << text << ": error: not a duration (use a unit: \"2h\", \"30d\")\n";
+    return std::nullopt;
+  }
+  return parsed;
+}
+
 struct events_flags {
   std::string run;
   std::vector<std::string> types, agents;
@@ -224,18 +240,77 @@ int events_command(const events_flags& f) {
   for (const auto& [flag, text, into] : {std::tuple{"--since", &f.since, &filter.since},
                                          std::tuple{"--until", &f.until, &filter.until}}) {
     if (text->empty()) continue;
-    const auto parsed = parse_duration(*text);
-    if (!parsed || text->find_first_not_of("0123456789.") == std::string::npos) {
-      std::cerr << flag << " " << *text
-                << ": error: not a duration (use a unit: \"2h\", \"30d\")\n";
-      return exit_bad_input;
-    }
+    const auto parsed = flag_duration(flag, *text);
+    if (!parsed) return exit_bad_input;
     *into = *parsed;
   }
   auto printed = print_events(f.run, filter, std::cout);
   if (!printed) {
     std::cerr << printed.error().message << '\n';
     return exit_bad_input;
+  }
+  return exit_ok;
+}
+
+// A failure of a view of a run: bad input when a file of the run is missing or malformed, a
+// failed run command when an output cannot be written.
+int report(const error& e) {
+  std::cerr << e.message << '\n';
+  return e.code == errc::io_error ? exit_run_failed : exit_bad_input;
+}
+
+struct inspect_flags {
+  std::string run;
+  std::string at;
+  bool json = false;
+  bool dot = false;
+};
+
+int inspect_command(const inspect_flags& f) {
+  auto snapshots = read_snapshots(f.run);
+  if (!snapshots) return report(snapshots.error());
+  auto events = read_structural_events(f.run);
+  if (!events) return report(events.error());
+  sim_time at = snapshots->back().t;
+  if (!f.at.empty()) {
+    const auto parsed = flag_duration("--at", f.at);
+    if (!parsed) return exit_bad_input;
+    at = *parsed;
+  }
+  const snapshot& base = snapshot_before(*snapshots, at);
+  const snapshot view = replay(base, *events, at);
+  if (f.json) {
+    std::cout << snapshot_json(view) << '\n';
+  } else if (f.dot) {
+    std::cout << snapshot_dot(view);
+  } else {
+    print_topology(view, base.t, std::cout);
+  }
+  return exit_ok;
+}
+
+struct export_flags {
+  std::string run;
+  std::string gexf;
+  std::string dot;
+};
+
+int export_command(const export_flags& f) {
+  if (f.gexf.empty() && f.dot.empty()) {
+    std::cerr << "export: error: nothing to export (give --gexf FILE, --dot DIR or both)\n";
+    return exit_bad_input;
+  }
+  if (!f.gexf.empty()) {
+    auto snapshots = read_snapshots(f.run);
+    if (!snapshots) return report(snapshots.error());
+    auto events = read_structural_events(f.run);
+    if (!events) return report(events.error());
+    if (auto w = write_file(f.gexf, evolution_gexf(*snapshots, *events)); !w) {
+      return report(w.error());
+    }
+  }
+  if (!f.dot.empty()) {
+    if (auto written = write_dot_snapshots(f.run, f.dot); !written) return report(written.error());
   }
   return exit_ok;
 }
@@ -285,6 +360,19 @@ int main(int argc, char** argv) {
   events->add_option("--since", ef.since, "only events at or after this simulated time (\"2h\")");
   events->add_option("--until", ef.until, "only events before this simulated time");
 
+  inspect_flags inf;
+  auto* inspect = app.add_subcommand("inspect", "print a run's network at a simulated time");
+  inspect->add_option("run", inf.run, "run directory")->required();
+  inspect->add_option("--at", inf.at, "simulated time (\"30d\", \"2h30min\"; default: the end)");
+  auto* as_json = inspect->add_flag("--json", inf.json, "print it as one JSON object");
+  inspect->add_flag("--dot", inf.dot, "print it as a Graphviz digraph")->excludes(as_json);
+
+  export_flags xf;
+  auto* exporter = app.add_subcommand("export", "write a run's evolving network for other tools");
+  exporter->add_option("run", xf.run, "run directory")->required();
+  exporter->add_option("--gexf", xf.gexf, "dynamic GEXF file for Gephi's timeline");
+  exporter->add_option("--dot", xf.dot, "directory for one Graphviz file per snapshot");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -296,5 +384,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv, argv + argc);
   if (*run) return run_command(rf, args);
   if (*events) return events_command(ef);
+  if (*inspect) return inspect_command(inf);
+  if (*exporter) return export_command(xf);
   return validate_command(validate_path, validate_sets);
 }

@@ -127,6 +127,29 @@ boost::json::object summary(const scenarios::scenario& s, const run_totals& t,
                      {"p95", ms(percentile(lat, 95))},
                      {"p99", ms(percentile(lat, 99))}};
   o["backends"] = std::move(backends);
+  // Per family, and by the path that answered, so that a run can compare committees with
+  // single routes on the same kind of task.
+  const auto counts = [](const scenarios::task_tally& x) {
+    const std::uint64_t done = x.completed + x.failed + x.escalated;
+    return boost::json::object{
+        {"completed", x.completed},
+        {"succeeded", x.succeeded},
+        {"failed", x.failed},
+        {"escalated", x.escalated},
+        {"success_rate", done > 0 ? static_cast<double>(x.succeeded) / double(done) : 0.0},
+        {"cost", x.cost}};
+  };
+  boost::json::object families;
+  for (std::size_t i = 0; i < s.work.families.size() && i < t.families.size(); ++i) {
+    const auto& f = t.families[i];
+    auto fam = counts(f.all);
+    fam["arrived"] = f.all.arrived;
+    boost::json::object paths;
+    for (const auto& [path, x] : f.by_path) paths[path] = counts(x);
+    fam["by_path"] = std::move(paths);
+    families[s.work.families[i].name] = std::move(fam);
+  }
+  o["by_family"] = std::move(families);
   o["kernel"] = {{"messages_delivered", t.kernel.delivered},
                  {"messages_sent", t.kernel.sent},
                  {"dead_letters", t.kernel.dead_letters},

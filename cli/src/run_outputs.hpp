@@ -10,6 +10,10 @@
 
 namespace colony::cli {
 
+/// The version of the event-log and snapshot formats (docs/events.md), written to
+/// manifest.json. Raised whenever a type or field changes meaning or disappears.
+inline constexpr int event_schema_version = 1;
+
 /// metrics.csv: the header line.
 std::string metrics_header(const scenarios::scenario& s);
 /// metrics.csv: one row.

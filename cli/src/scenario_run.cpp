@@ -1,11 +1,15 @@
 #include "colony/cli/scenario_run.hpp"
 
 #include <algorithm>
+#include <boost/json/serialize.hpp>
 #include <cmath>
+#include <set>
 
 #include "colony/agents/backend.hpp"
 #include "colony/agents/builtin.hpp"
 #include "colony/agents/kinds.hpp"
+#include "colony/agents/organizer.hpp"
+#include "colony/agents/probe.hpp"
 #include "colony/base/assert.hpp"
 
 namespace colony::cli {
@@ -23,7 +27,8 @@ scenario_run::scenario_run(const scenarios::scenario& s, const run_settings& set
            .threads = settings.threads,
            .lookahead = s.run.lookahead,
            .events = settings.events}),
-      until_(settings.until > 0 ? settings.until : s.run.duration) {}
+      until_(settings.until > 0 ? settings.until : s.run.duration),
+      settings_(settings) {}
 
 result<std::unique_ptr<scenario_run>> scenario_run::build(const scenarios::scenario& s,
                                                           const run_settings& settings) {
@@ -42,6 +47,17 @@ result<std::unique_ptr<scenario_run>> scenario_run::build(const scenarios::scena
     agent_ids[s.agents[i].name] = broker::agent_id{base + s.backends.size() + i};
   }
   const broker::agent_id workload_id{base + s.backends.size() + s.agents.size()};
+
+  std::vector<agents::backend_ref> backend_refs;
+  for (const auto& b : s.backends) backend_refs.push_back({b.name, backend_ids[b.name], b});
+  // Who links to whom, so that an organizer knows which of its links others rely on.
+  std::map<std::string, std::size_t> linked_by;
+  std::map<std::string, const scenarios::agent_spec*> by_name;
+  for (const auto& a : s.agents) {
+    by_name[a.name] = &a;
+    for (const auto& l : std::set<std::string>(a.links.begin(), a.links.end())) ++linked_by[l];
+  }
+  if (s.work.entry.size() > 0) ++linked_by[s.work.entry];
 
   for (const auto& b : s.backends) {
     auto id = rt.spawn([b] { return std::make_unique<agents::backend_actor>(b); },
@@ -65,7 +81,18 @@ result<std::unique_ptr<scenario_run>> scenario_run::build(const scenarios::scena
         .links = {},
         .link_names = a.links,
         .params = a.params};
-    for (const auto& l : a.links) config.links.push_back(agent_ids[l]);
+    for (const auto& l : a.links) {
+      config.links.push_back(agent_ids[l]);
+      const auto* target = by_name.at(l);
+      config.link_refs.push_back({target->kind, target->backend, target->links, linked_by[l] > 1});
+    }
+    if (a.kind == "organizer") {
+      config.backends = backend_refs;
+      config.policies = s.policies;
+      run->organizers_.push_back(agent_ids[a.name]);
+      const auto policy = agents::organizer_policy::from_json(s.policies);
+      run->analysis_every_ = policy.analysis.every;
+    }
     engine::spawn_options o{.name = a.name, .kind = a.kind};
     if (!a.locale.empty()) o.groups.push_back(a.locale);
     auto id = rt.spawn([kind, config] { return kind->make(config); }, std::move(o));
@@ -106,10 +133,25 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
   std::uint64_t dead_before = 0;
   std::vector<sim_time> latencies;
   const sim_time bucket = std::max<sim_time>(scenario_.run.metrics_bucket, 1);
+  const auto take = [&](std::string_view at, sim_time t) {
+    if (settings_.snapshots == nullptr) return;
+    *settings_.snapshots << boost::json::serialize(snapshot(at, t)) << '\n';
+  };
+  take("start", 0);
+  sim_time next_analysis = analysis_every_ > 0 ? analysis_every_ : time_never;
   for (sim_time start = 0; start < until_; start += bucket) {
     const sim_time end = std::min(start + bucket, until_);
+    // A snapshot at every analysis: the topology the analysis judged.
+    while (next_analysis < end) {
+      auto stepped = rt_.run(next_analysis);
+      if (!stepped) return stepped.error();
+      take("analysis", next_analysis);
+      next_analysis += analysis_every_;
+    }
     auto stepped = rt_.run(end);
     if (!stepped) return stepped.error();
+    if (end < until_) take(next_analysis == end ? "analysis" : "bucket", end);
+    if (next_analysis == end) next_analysis += analysis_every_;
     auto* source = dynamic_cast<scenarios::workload_source*>(rt_.inspect(workload_));
     COLONY_ASSERT(source != nullptr);
 
@@ -141,11 +183,119 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
   auto* source = dynamic_cast<scenarios::workload_source*>(rt_.inspect(workload_));
   COLONY_ASSERT(source != nullptr);
   totals.tasks.latencies = std::move(latencies);
+  totals.families = source->families();
+  take("end", until_);
   totals.in_flight = source->in_flight();
   totals.backends = backend_counts();
   totals.kernel = rt_.stats();
   totals.end_time = until_;
   return totals;
+}
+
+}  // namespace colony::cli
+
+namespace colony::cli {
+
+boost::json::object scenario_run::snapshot(std::string_view at, sim_time t) {
+  boost::json::array agents_out, edges_out, patterns_out;
+  std::vector<agents::edge_count> edges;
+  const auto add_edges = [&](broker::agent_id from) {
+    const auto* probe = dynamic_cast<const agents::topology_probe*>(rt_.inspect(from));
+    if (probe == nullptr) return;
+    edges.clear();
+    probe->edges(edges);
+    for (const auto& e : edges) {
+      if (!rt_.alive(e.to)) continue;  // edges end with the agents they lead to
+      edges_out.push_back({{"from", broker::raw(from)},
+                           {"to", broker::raw(e.to)},
+                           {"kind", e.kind},
+                           {"requests", e.requests}});
+    }
+  };
+  std::map<broker::agent_id, std::vector<std::string>> covers;
+  for (const auto org : organizers_) {
+    const auto* probe = dynamic_cast<const agents::organizer_probe*>(rt_.inspect(org));
+    if (probe == nullptr) continue;
+    for (const auto& p : probe->patterns()) {
+      boost::json::array by;
+      for (const auto id : p.covered_by) {
+        by.emplace_back(broker::raw(id));
+        covers[id].push_back(p.name);
+      }
+      patterns_out.push_back({{"id", p.id},
+                              {"name", p.name},
+                              {"seen", p.seen},
+                              {"covered_by", std::move(by)},
+                              {"organizer", broker::raw(org)}});
+    }
+  }
+  const auto names = [](const std::vector<std::string>& v) {
+    return boost::json::array(v.begin(), v.end());
+  };
+  for (std::size_t i = 0; i < scenario_.backends.size(); ++i) {
+    agents_out.push_back({{"id", broker::raw(backends_[i])},
+                          {"name", "backend:" + scenario_.backends[i].name},
+                          {"kind", "backend"},
+                          {"locale", ""},
+                          {"backend", ""},
+                          {"parent", nullptr},
+                          {"born", 0},
+                          {"patterns", boost::json::array()}});
+  }
+  if (const auto* source =
+          dynamic_cast<const scenarios::workload_source*>(rt_.inspect(workload_))) {
+    agents_out.push_back({{"id", broker::raw(workload_)},
+                          {"name", "workload"},
+                          {"kind", "workload"},
+                          {"locale", ""},
+                          {"backend", ""},
+                          {"parent", nullptr},
+                          {"born", 0},
+                          {"patterns", boost::json::array()}});
+    const auto entry = std::find_if(nodes_.begin(), nodes_.end(),
+                                    [&](const node& n) { return n.name == scenario_.work.entry; });
+    if (entry != nodes_.end()) {
+      edges_out.push_back({{"from", broker::raw(workload_)},
+                           {"to", broker::raw(entry->id)},
+                           {"kind", "link"},
+                           {"requests", source->total().arrived}});
+    }
+  }
+  for (const auto& n : nodes_) {
+    if (!rt_.alive(n.id)) continue;
+    agents_out.push_back({{"id", broker::raw(n.id)},
+                          {"name", n.name},
+                          {"kind", n.kind},
+                          {"locale", n.locale},
+                          {"backend", n.backend},
+                          {"parent", nullptr},
+                          {"born", 0},
+                          {"patterns", names(covers[n.id])}});
+    add_edges(n.id);
+  }
+  for (const auto org : organizers_) {
+    const auto* probe = dynamic_cast<const agents::organizer_probe*>(rt_.inspect(org));
+    if (probe == nullptr) continue;
+    for (const auto& m : probe->made()) {
+      if (!rt_.alive(m.id)) continue;
+      const auto locale =
+          std::find_if(nodes_.begin(), nodes_.end(), [&](const node& n) { return n.id == org; });
+      agents_out.push_back({{"id", broker::raw(m.id)},
+                            {"name", m.name},
+                            {"kind", m.kind},
+                            {"locale", locale != nodes_.end() ? locale->locale : ""},
+                            {"backend", m.backend},
+                            {"parent", broker::raw(m.parent)},
+                            {"born", m.born},
+                            {"patterns", names(m.patterns)}});
+      add_edges(m.id);
+    }
+  }
+  return {{"t", t},
+          {"at", at},
+          {"agents", std::move(agents_out)},
+          {"edges", std::move(edges_out)},
+          {"patterns", std::move(patterns_out)}};
 }
 
 }  // namespace colony::cli

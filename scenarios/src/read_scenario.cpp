@@ -1,6 +1,44 @@
+#include <algorithm>
+
+#include "colony/agents/organizer.hpp"
 #include "sections.hpp"
+#include "wording.hpp"
 
 namespace colony::scenarios {
+
+json::object read_policies(checker& c, const json::value* v, bool organized) {
+  json::object filled;
+  if (v != nullptr && !organized) {
+    // Without an organizer nothing would carry the policies out: say so, unless they are empty.
+    const auto* given = c.object(*v, "/policies");
+    if (given != nullptr && !given->empty()) {
+      c.report("/policies", "policies need an agent of kind \"organizer\" to carry them out",
+               "add one as the workload's entry, linked to the agents it starts with");
+    }
+    return filled;
+  }
+  if (!organized) return filled;
+  const json::value none = json::object();
+  std::vector<std::string> names;
+  for (const auto& section : agents::policy_sections()) names.push_back(section.name);
+  const auto s = c.open(v != nullptr ? *v : none, "/policies", names);
+  if (!s) return filled;
+  for (const auto& section : agents::policy_sections()) {
+    auto params = read_params(c, section, s->find(section.name), s->at(section.name), {});
+    if (section.name == "spawn") {
+      // The spawned specialists' parameters are the specialist kind's, checked as such.
+      const auto* kind = agents::find_kind("specialist");
+      const auto* given = s->find("spawn") != nullptr && s->find("spawn")->is_object()
+                              ? s->find("spawn")->as_object().if_contains("specialist")
+                              : nullptr;
+      if (kind != nullptr) {
+        params["specialist"] = read_params(c, *kind, given, s->at("spawn") + "/specialist", {});
+      }
+    }
+    filled[section.name] = std::move(params);
+  }
+  return filled;
+}
 
 scenario read_scenario(checker& c, const json::value& document, std::string default_name) {
   scenario sc;
@@ -23,9 +61,9 @@ scenario read_scenario(checker& c, const json::value& document, std::string defa
     sc.agents = read_each(c, *v, "/agents", read);
   }
   if (const auto* v = c.require(*s, "workload")) sc.work = read_workload(c, *v, "/workload");
-  if (const auto* v = s->find("policies")) {
-    if (const auto* policies = c.object(*v, "/policies")) sc.policies = *policies;
-  }
+  const bool organized = std::any_of(sc.agents.begin(), sc.agents.end(),
+                                     [](const agent_spec& a) { return a.kind == "organizer"; });
+  sc.policies = read_policies(c, s->find("policies"), organized);
   c.resolve_references();
   return sc;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "colony/agents/organizer.hpp"
 #include "colony/base/time.hpp"
 #include "wording.hpp"
 
@@ -312,6 +313,18 @@ void print(std::string& out, const json::value& v, std::size_t depth) {
 
 }  // namespace
 
+// `policies`: one closed object per section, with its parameters.
+json::object policies_def() {
+  json::object sections;
+  for (const auto& section : agents::policy_sections()) {
+    json::object params;
+    for (const auto& p : section.params) params[p.name] = param_schema(p);
+    sections[section.name] = described(closed(std::move(params)), section.doc);
+  }
+  return described(closed(std::move(sections)),
+                   "Self-organization policies, carried out by the organizer (docs/model.md).");
+}
+
 json::value scenario_schema(const std::vector<const agents::kind_spec*>& kinds) {
   return json::object{
       {"$schema", "https://json-schema.org/draft/2020-12/schema"},
@@ -328,7 +341,7 @@ json::value scenario_schema(const std::vector<const agents::kind_spec*>& kinds) 
         {"locales", array_of(ref("locale"))},
         {"agents", array_of(ref("agent"))},
         {"workload", ref("workload")},
-        {"policies", described({{"type", "object"}}, "Self-organization policies.")}}},
+        {"policies", policies_def()}}},
       {"required", {"workload"}},
       {"$defs",
        {{"duration", duration_def()},

@@ -36,6 +36,11 @@ namespace colony::scenarios {
                                        const json::value* v, const std::string& pointer,
                                        const std::vector<std::string>& link_names);
 
+/// `policies` (null when absent): with an organizer among the agents, every section of
+/// agents::policy_sections(), checked, with defaults filled in; without one, empty (and a
+/// problem if policies were given).
+[[nodiscard]] json::object read_policies(checker& c, const json::value* v, bool organized);
+
 /// `workload` (required).
 [[nodiscard]] workload read_workload(checker& c, const json::value& v, const std::string& pointer);
 

@@ -127,7 +127,11 @@ double draw(const distribution& d, engine::rng& r) {
 
 workload_source::workload_source(workload w, broker::agent_id entry, sim_time until,
                                  sim_time answer_timeout)
-    : work_(std::move(w)), entry_(entry), until_(until), answer_timeout_(answer_timeout) {
+    : work_(std::move(w)),
+      entry_(entry),
+      until_(until),
+      answer_timeout_(answer_timeout),
+      families_(work_.families.size()) {
   // Thinning needs a rate no burst combination exceeds: the base times every multiplier > 1.
   peak_rate_ = work_.arrival.rate_per_sec;
   for (const auto& b : work_.arrival.bursts) peak_rate_ *= std::max(1.0, b.multiplier);
@@ -172,7 +176,8 @@ void workload_source::arrive(engine::context& ctx) {
     const auto truth = t.truth;
     const auto c = ctx.request(entry_, std::move(t), answer_timeout_,
                                {.conversation = broker::conversation_id{next_task_}});
-    open_.emplace(broker::raw(c), open_task{truth, ctx.now()});
+    open_.emplace(broker::raw(c), open_task{truth, ctx.now(), static_cast<std::uint32_t>(f)});
+    ++families_[f].all.arrived;
     ++total_.arrived;
     ++bucket_.arrived;
   }
@@ -202,6 +207,9 @@ void workload_source::settle(broker::correlation_id c, const msg::task_result* r
     one.tokens_out = r->tokens_out;
   }
   total_.add(one);  // without latencies: the run's percentiles come from the buckets
+  auto& fam = families_[task.family];
+  fam.all.add(one);
+  fam.by_path[r != nullptr && !r->via.empty() ? r->via : "single"].add(one);
   one.latencies.push_back(ctx.now() - task.arrived);
   bucket_.add(one);
 }

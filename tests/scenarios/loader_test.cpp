@@ -78,7 +78,7 @@ constexpr std::string_view full_scenario = R"({
        "slots": {"x": ["a"]}, "difficulty": {"uniform": [0.1, 0.4]}, "complexity": 0.8}
     ]
   },
-  "policies": {"organizer": {"spawn_threshold": 0.8}}
+  "policies": {}
 })";
 
 TEST(Loader, FullScenarioLoadsWithEveryDefaultFilledIn) {
@@ -169,7 +169,7 @@ TEST(Loader, FullScenarioLoadsWithEveryDefaultFilledIn) {
   EXPECT_EQ(misc.options, 4u);
   EXPECT_EQ(misc.share, 1);
 
-  EXPECT_EQ(s.policies, (json::object{{"organizer", {{"spawn_threshold", 0.8}}}}));
+  EXPECT_TRUE(s.policies.empty());  // no organizer: nothing to fill in
   EXPECT_EQ(s.as_run, json::parse(full_scenario));
 }
 

@@ -50,6 +50,20 @@ struct backend_profile {
   std::uint32_t concurrency = 0;  ///< calls served at once (0: unlimited); the rest queue FIFO
 };
 
+/// A backend as agents that choose among backends see it: its name, its actor, and its
+/// declared profile (the model card: price, skill per domain).
+struct backend_ref {
+  std::string name;
+  broker::agent_id id{};
+  backend_profile profile;
+  /// The declared price of one plain call: tokens.in / 1000 x price.in + tokens.out / 1000 x
+  /// price.out.
+  [[nodiscard]] double call_cost() const {
+    return profile.tokens_in / 1000.0 * profile.price_in +
+           profile.tokens_out / 1000.0 * profile.price_out;
+  }
+};
+
 /// One call's outcome drawn from a profile; `queued` is filled by the backend actor.
 struct call_outcome {
   bool ok = false;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "colony/agents/backend.hpp"
 #include "colony/base/error.hpp"
 #include "colony/broker/ids.hpp"
 #include "colony/engine/actor.hpp"
@@ -59,6 +60,15 @@ struct agent_config {
   std::vector<broker::agent_id> links;  ///< linked agents, in the scenario's order
   std::vector<std::string> link_names;  ///< their names, same order
   boost::json::object params;           ///< parameters, defaults filled in, already checked
+  std::vector<backend_ref> backends;    ///< every backend of the scenario (for organizers)
+  boost::json::object policies;         ///< the scenario's policies, filled in (for organizers)
+  /// What the agent knows of each of its links, same order (for organizers).
+  struct link_ref {
+    std::string kind, backend;
+    std::vector<std::string> links;  ///< the link's own links
+    bool shared = false;             ///< other agents link to it as well
+  };
+  std::vector<link_ref> link_refs;
 };
 
 /// A registered kind.

@@ -133,10 +133,13 @@ struct task_request {
   /// answers) and by the workload's scorer; agents must not route or decide on it.
   std::int32_t truth = -1;
   sim_time arrived = 0;  ///< when the task entered the system
+  /// Added to the skill of whoever answers it: the modelled effect of the context the sender
+  /// gives with the task (a committee's discussion; later memory and library hits).
+  double skill_bonus = 0;
 };
 BOOST_DESCRIBE_STRUCT(task_request, (),
                       (task, family, domain, text, difficulty, complexity, options, attempt, truth,
-                       arrived))
+                       arrived, skill_bonus))
 
 /// A call to an LLM backend, sent by an agent to the backend's actor.
 struct llm_call {
@@ -181,9 +184,10 @@ struct task_result {
   std::uint32_t tokens_in = 0;   ///< prompt tokens spent
   std::uint32_t tokens_out = 0;  ///< completion tokens spent
   std::string error;             ///< what went wrong when !ok
+  std::string via;               ///< the structure that answered ("committee"; "" for the rest)
 };
 BOOST_DESCRIBE_STRUCT(task_result, (),
-                      (task, ok, answer, confidence, cost, tokens_in, tokens_out, error))
+                      (task, ok, answer, confidence, cost, tokens_in, tokens_out, error, via))
 
 }  // namespace msg
 

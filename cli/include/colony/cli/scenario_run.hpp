@@ -2,11 +2,14 @@
 /// One run of a scenario: builds the network in a SimRuntime, runs it one metrics bucket at a
 /// time, and measures. Writes nothing itself except the event log it is given; the `colony`
 /// command turns what it measures into the run directory's files.
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "colony/base/error.hpp"
@@ -23,6 +26,8 @@ struct run_settings {
   unsigned threads = 1;
   sim_time until = 0;                   ///< 0: the scenario's run.duration
   engine::event_log* events = nullptr;  ///< not owned
+  /// Where topology snapshots go, one JSON line each (null: none are taken). Not owned.
+  std::ostream* snapshots = nullptr;
 };
 
 /// Per-backend counts.
@@ -45,7 +50,8 @@ struct bucket_row {
 
 /// Totals of a finished run.
 struct run_totals {
-  scenarios::task_tally tasks;  ///< latencies: every task that ended
+  scenarios::task_tally tasks;                    ///< latencies: every task that ended
+  std::vector<scenarios::family_tally> families;  ///< in the scenario's order
   std::uint64_t in_flight = 0;
   std::vector<backend_tally> backends;
   engine::run_stats kernel;
@@ -70,6 +76,11 @@ class scenario_run {
   [[nodiscard]] result<run_totals> run(const std::function<void(const bucket_row&)>& on_bucket);
 
   [[nodiscard]] const std::vector<node>& nodes() const noexcept { return nodes_; }
+
+  /// The topology now: agents alive (with what made them and the patterns they are for), the
+  /// requests sent along every edge so far, and the organizers' patterns. `at` says why it is
+  /// taken ("start", "bucket", "analysis", "end"). docs/events.md gives the format.
+  [[nodiscard]] boost::json::object snapshot(std::string_view at, sim_time t);
   [[nodiscard]] sim_time until() const noexcept { return until_; }
 
  private:
@@ -79,9 +90,12 @@ class scenario_run {
   const scenarios::scenario& scenario_;
   engine::sim_runtime rt_;
   sim_time until_;
+  run_settings settings_;
   std::vector<broker::agent_id> backends_;
   broker::agent_id workload_{};
   std::vector<node> nodes_;
+  std::vector<broker::agent_id> organizers_;
+  sim_time analysis_every_ = 0;  ///< the organizers' analysis period (0: none)
 };
 
 /// The p-th percentile (0..100) of `v` by the nearest-rank method; 0 when empty. Sorts `v`.

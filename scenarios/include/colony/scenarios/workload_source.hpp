@@ -29,6 +29,13 @@ struct task_tally {
   void add(const task_tally& other);
 };
 
+/// Counts of one task family over the whole run, and by the path that answered (the result's
+/// `via`: "committee", or "single" for everything else).
+struct family_tally {
+  task_tally all;
+  std::map<std::string, task_tally> by_path;
+};
+
 /// The rate of a scenario's arrivals at time t (tasks per second): base rate times every burst
 /// active at t.
 [[nodiscard]] double arrival_rate(const arrivals& a, sim_time t);
@@ -56,6 +63,8 @@ class workload_source final : public engine::actor {
   /// Everything since the start (without latencies: take_bucket() has them).
   [[nodiscard]] const task_tally& total() const noexcept { return total_; }
   [[nodiscard]] std::uint64_t in_flight() const noexcept { return open_.size(); }
+  /// Per family, in the scenario's order of families (without latencies).
+  [[nodiscard]] const std::vector<family_tally>& families() const noexcept { return families_; }
   /// The counts since the previous call; starts a new bucket.
   [[nodiscard]] task_tally take_bucket();
 
@@ -73,7 +82,9 @@ class workload_source final : public engine::actor {
   struct open_task {
     std::int32_t truth;
     sim_time arrived;
+    std::uint32_t family;
   };
+  std::vector<family_tally> families_;
   std::unordered_map<std::uint64_t, open_task> open_;  // by correlation id
   task_tally total_;
   task_tally bucket_;
