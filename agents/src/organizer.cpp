@@ -98,6 +98,8 @@ void organizer::announce_patterns(const pattern_book::placement& at, engine::con
 }
 
 void organizer::maybe_spawn(const pattern_book::placement& at, engine::context& ctx) {
+  // With analysis.apply off the organizer only observes and recommends.
+  if (!core_.policy().analysis.apply) return;
   auto d = core_.consider_spawn(at.top, at.sub, ctx.now());
   if (!d) return;
   core_.spawn_pending(d->pattern);
@@ -243,10 +245,13 @@ void organizer::analyse(engine::context& ctx) {
   const bool apply = core_.policy().analysis.apply;
   boost::json::array recs;
   for (const auto& r : rep.recommendations) {
-    boost::json::object o{{"action", r.action},
-                          {"target", broker::raw(r.target)},
-                          {"target_name", core_.routes().at(r.target).name},
-                          {"reason", r.reason}};
+    boost::json::object o{{"action", r.action}, {"reason", r.reason}};
+    if (r.action == "spawn") {
+      o["pattern"] = r.details.at("pattern");
+    } else {
+      o["target"] = broker::raw(r.target);
+      o["target_name"] = core_.routes().at(r.target).name;
+    }
     if (r.heir != broker::no_agent) {
       o["heir"] = broker::raw(r.heir);
       o["heir_name"] = core_.routes().at(r.heir).name;
@@ -271,6 +276,7 @@ void organizer::analyse(engine::context& ctx) {
        {"reason", "efficiency = quality x utilization / (1 + cost per task / cost_scale)"}});
   if (!apply) return;
   for (auto& r : rep.recommendations) {
+    if (r.action == "spawn") continue;  // spawns happen as tasks arrive (maybe_spawn)
     const auto& target = core_.routes().at(r.target);
     if (r.action == "merge") {
       const auto& heir = core_.routes().at(r.heir);

@@ -815,6 +815,25 @@ analysis_report organizer_core::analyze(sim_time now) {
     taken.insert(id);
     rep.recommendations.push_back(std::move(rec));
   }
+  // Spawn: patterns seen in the window that nothing covers and no route handles well. Spawns
+  // themselves happen as tasks arrive; the analysis names what is missing (and is the only
+  // place it shows when spawning is off).
+  for (const auto& pat : patterns_.all()) {
+    if (!pat.detected || pat.parent != 0 || coverer(pat.id) != nullptr) continue;
+    const auto seen = patterns_.seen_within(pat.id, now, policy_.spawn.window);
+    std::uint64_t trials = 0;
+    const double quality = best_quality(pat.id, trials);
+    if (seen < policy_.spawn.min_seen || trials == 0 || quality >= policy_.routing.quality_target) {
+      continue;
+    }
+    recommendation rec;
+    rec.action = "spawn";
+    rec.reason = "pattern " + pat.name + " seen " + std::to_string(seen) + " times in " +
+                 format_duration(policy_.spawn.window) + " and no specialist covers it; best " +
+                 "quality " + fixed(quality) + " < target " + fixed(policy_.routing.quality_target);
+    rec.details = {{"pattern", pat.name}, {"seen", seen}, {"best_quality", quality}};
+    rep.recommendations.push_back(std::move(rec));
+  }
   // Merge: twins, each route in at most one merge per analysis.
   if (policy_.merge.enabled) {
     for (auto a = routes_.begin(); a != routes_.end(); ++a) {

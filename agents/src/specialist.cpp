@@ -10,6 +10,7 @@ namespace colony::agents::detail {
 
 specialist::specialist(const agent_config& c)
     : backend_(c.backend),
+      backend_name_(c.backend_name),
       links_(c.links),
       samples_(static_cast<std::uint32_t>(integer(c.params, "samples"))),
       voting_(text(c.params, "voting")),
@@ -74,7 +75,8 @@ void specialist::record_call(bool ok, engine::context& ctx) {
     consecutive_failures_ = 0;
     if (open_since_) {
       open_since_.reset();
-      ctx.log_event("circuit_closed", {{"backend", broker::raw(backend_)}});
+      ctx.log_event("circuit_closed",
+                    {{"backend", broker::raw(backend_)}, {"backend_name", backend_name_}});
     }
     return;
   }
@@ -83,6 +85,7 @@ void specialist::record_call(bool ok, engine::context& ctx) {
   if (consecutive_failures_ >= breaker_failures_ && (!open_since_ || half_open)) {
     open_since_ = ctx.now();
     ctx.log_event("circuit_opened", {{"backend", broker::raw(backend_)},
+                                     {"backend_name", backend_name_},
                                      {"consecutive_failures", consecutive_failures_},
                                      {"cooldown", breaker_cooldown_},
                                      {"reason", std::to_string(consecutive_failures_) +

@@ -41,6 +41,7 @@ class specialist final : public engine::actor, public topology_probe {
   void record_call(bool ok, engine::context& ctx);
 
   broker::agent_id backend_;
+  std::string backend_name_;
   std::vector<broker::agent_id> links_;
   std::uint32_t samples_;
   std::string voting_;

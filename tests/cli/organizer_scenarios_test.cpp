@@ -217,7 +217,21 @@ TEST(Committee, CommitteesFormDissolveAndBeatASingleAgent) {
     EXPECT_GE(num(f, "complexity"), 0.7);
   }
   std::set<std::int64_t> ids;
-  for (const auto& d : dissolved) ids.insert(d.at("committee").as_int64());
+  std::map<std::string, std::size_t> outcomes;
+  for (const auto& d : dissolved) {
+    ids.insert(d.at("committee").as_int64());
+    const auto outcome = text(d, "outcome");
+    ++outcomes[outcome];
+    // The gate: a pass has the support it needs; an escalation used every revision first.
+    if (outcome == "passed") EXPECT_GE(num(d, "support"), num(d, "gate"));
+    if (outcome == "escalated") {
+      EXPECT_LT(num(d, "support"), num(d, "gate"));
+      EXPECT_EQ(u64(d, "revisions"), 1u);  // committee.max_revisions
+    }
+  }
+  EXPECT_GT(outcomes["passed"], 0u);
+  EXPECT_GT(outcomes["escalated"], 0u);
+  EXPECT_EQ(outcomes["escalated"], u64(r.summary, "escalated"));
   EXPECT_EQ(ids.size(), dissolved.size()) << "every committee is dissolved once";
 
   const auto& families = r.summary.at("by_family").as_object();
