@@ -246,22 +246,23 @@ std::uint32_t pattern_book::place(std::span<const float> v, std::uint32_t parent
   double best_sim = -2;
   for (const auto& p : patterns_) {
     if (p.parent != parent) continue;
-    const double norm = std::sqrt(static_cast<double>(memory::dot(p.sum, p.sum)));
-    const double sim = norm > 0 ? memory::dot(p.sum, v) / norm : 0;
+    const double sim = p.norm > 0 ? memory::dot(p.sum, v) / p.norm : 0;
     if (sim > best_sim) {
       best_sim = sim;
       best = p.id;
     }
   }
   if (best != 0 && best_sim >= threshold) {
-    auto& sum = at(best).sum;
-    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += v[i];
+    pattern& p = at(best);
+    for (std::size_t i = 0; i < p.sum.size(); ++i) p.sum[i] += v[i];
+    p.norm = std::sqrt(static_cast<double>(memory::dot(p.sum, p.sum)));
     return best;
   }
   pattern& p = patterns_.emplace_back();
   p.id = static_cast<std::uint32_t>(patterns_.size());
   p.parent = parent;
   p.sum.assign(v.begin(), v.end());
+  p.norm = std::sqrt(static_cast<double>(memory::dot(p.sum, p.sum)));
   return p.id;
 }
 

@@ -95,6 +95,7 @@ struct pattern {
   std::uint32_t id = 0;
   std::uint32_t parent = 0;  ///< the pattern it refines (sub-patterns), 0 for a top pattern
   std::vector<float> sum;    ///< sum of the members' embeddings (the centroid, unnormalized)
+  double norm = 0;           ///< |sum|, kept with it
   std::uint64_t seen = 0;
   std::deque<sim_time> recent;                    ///< arrival times within the spawn window
   std::map<std::string, std::uint64_t> families;  ///< task families of the members
