@@ -138,7 +138,7 @@ void committee::conclude_round(engine::context& ctx) {
     ask_all(ctx);  // back for revision: one more discussion round
     return;
   }
-  dissolve(ctx, false, -1, 0, "escalated", support);
+  dissolve(ctx, false, winner, 0, "escalated", support);
 }
 
 void committee::dissolve(engine::context& ctx, bool ok, std::int32_t answer, double confidence,
@@ -159,6 +159,20 @@ void committee::dissolve(engine::context& ctx, bool ok, std::int32_t answer, dou
                                 ? "the synthesis failed the quality gate after " +
                                       std::to_string(revisions_) + " revisions; handed to humans"
                                 : outcome}});
+  if (outcome == "escalated") {
+    // The queue for humans, as the validator writes it.
+    ctx.log_event("task_escalated",
+                  {{"task", broker::raw(task.task)},
+                   {"family", task.family},
+                   {"domain", task.domain},
+                   {"text", task.text},
+                   {"options", task.options},
+                   {"last_answer", answer},
+                   {"corrections", revisions_},
+                   {"reason", "the committee's synthesis had support " +
+                                  std::to_string(support).substr(0, 4) + " under the gate after " +
+                                  std::to_string(revisions_) + " revisions; handed to humans"}});
+  }
   msg::task_result r;
   r.task = task.task;
   r.ok = ok;

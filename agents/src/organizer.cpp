@@ -1,6 +1,9 @@
 // The organizer actor: carries out organizer_core's decisions and logs each with its reason.
 #include "organizer.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include "colony/agents/kinds.hpp"
 #include "committee.hpp"
 
@@ -136,6 +139,8 @@ bool organizer::maybe_committee(std::uint64_t id, engine::context& ctx) {
   if (policy.control_share > 0 && ctx.random().bernoulli(policy.control_share)) return false;
   committee_setup setup;
   setup.members = members;
+  core_.seat(members);  // no member is stopped while the committee may need it
+  j.seats = members;
   for (const auto m : members) setup.names.push_back(core_.routes().at(m).name);
   setup.pattern = pattern_name(j.at.top);
   setup.policy = policy;
@@ -177,7 +182,12 @@ void organizer::dispatch(std::uint64_t id, engine::context& ctx) {
 void organizer::send(std::uint64_t id, broker::agent_id to, engine::context& ctx) {
   job& j = jobs_.at(id);
   j.sent = ctx.now();
-  const auto corr = ctx.request(to, j.work.task(), timeout_);
+  // A committee may take a round per member timeout: its first answers, its discussion rounds
+  // and its revisions; the organizer waits for all of them (and one more round of slack).
+  const auto& c = core_.policy().committee;
+  const sim_time timeout =
+      j.seats.empty() ? timeout_ : std::max(timeout_, (2 + c.rounds + c.max_revisions) * c.timeout);
+  const auto corr = ctx.request(to, j.work.task(), timeout);
   pending_.emplace(broker::raw(corr), id);
   ++sent_[to];
 }
@@ -191,8 +201,14 @@ void organizer::settle(broker::correlation_id corr, const msg::task_result* r,
   job& j = jobs_.at(id);
   if (r != nullptr) j.work.charge(*r);
   const bool ok = r != nullptr && r->ok;
-  core_.record(j.route, j.at.top, j.at.sub, ok, ok ? r->confidence : 0.0,
-               r != nullptr ? r->cost : 0.0, ctx.now() - j.sent);
+  if (j.seats.empty()) {
+    core_.record(j.route, j.at.top, j.at.sub, ok, ok ? r->confidence : 0.0,
+                 r != nullptr ? r->cost : 0.0, ctx.now() - j.sent);
+  } else {
+    core_.record_committee(j.seats, ok, ok ? r->confidence : 0.0, r != nullptr ? r->cost : 0.0,
+                           ctx.now() - j.sent);
+  }
+  const auto seats = std::move(j.seats);
   msg::task_result out;
   out.task = j.work.task().task;
   out.ok = ok;
@@ -207,6 +223,7 @@ void organizer::settle(broker::correlation_id corr, const msg::task_result* r,
   const auto route = j.route;
   jobs_.erase(id);
   retire_if_drained(route, ctx);
+  for (const auto m : seats) retire_if_drained(m, ctx);
   const auto every = core_.policy().analysis.every_tasks;
   if (every > 0 && ++results_since_analysis_ >= every) analyse(ctx);
 }
@@ -216,6 +233,9 @@ void organizer::on_spawned(const msg::spawned& s, engine::context& ctx) {
     const std::uint64_t id = s.tag & ~committee_tag;
     if (jobs_.count(id) == 0) return;
     if (s.child == broker::no_agent) {  // could not form: a single route takes it
+      job& j = jobs_.at(id);
+      core_.unseat(j.seats);
+      for (const auto m : std::exchange(j.seats, {})) retire_if_drained(m, ctx);
       dispatch(id, ctx);
       return;
     }

@@ -34,6 +34,7 @@ class organizer final : public engine::actor, public organizer_probe {
     pattern_book::placement at;
     broker::agent_id route = broker::no_agent;
     sim_time sent = 0;
+    std::vector<broker::agent_id> seats;  // committee members, when a committee has it
   };
 
   void begin(broker::envelope& env, engine::context& ctx);

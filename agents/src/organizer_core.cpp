@@ -152,7 +152,16 @@ const std::vector<kind_spec>& policy_sections() {
                                   "extra rounds when the gate fails, before escalating"),
                     duration_param("timeout", "10min", "how long a member may take"),
                     number_param("control_share", 0, 0, 1,
-                                 "share of eligible tasks sent to a single route, to compare")}});
+                                 "share of eligible tasks sent to a single route, to compare")},
+         .check = [](const object& p, const std::vector<std::string>&) {
+           std::vector<param_problem> out;
+           if (p.at("min_size").to_number<std::int64_t>() >
+               p.at("max_size").to_number<std::int64_t>()) {
+             out.push_back(
+                 {"/min_size", "min_size is larger than max_size", "no committee could ever form"});
+           }
+           return out;
+         }});
     s.push_back(
         {.name = "analysis",
          .doc = "The periodic self-analysis: efficiency, recommendations, and acting on them.",
@@ -477,6 +486,30 @@ void organizer_core::record(broker::agent_id id, std::uint32_t p, std::uint32_t 
   }
 }
 
+void organizer_core::seat(const std::vector<broker::agent_id>& members) {
+  for (const auto m : members) {
+    if (route* r = find(m)) ++r->in_flight;
+  }
+}
+
+void organizer_core::unseat(const std::vector<broker::agent_id>& members) {
+  for (const auto m : members) {
+    route* r = find(m);
+    if (r != nullptr && r->in_flight > 0) --r->in_flight;
+  }
+}
+
+void organizer_core::record_committee(const std::vector<broker::agent_id>& members, bool ok,
+                                      double confidence, double cost, sim_time latency) {
+  committees_.add({0, 1, ok ? confidence : 0.0, cost, seconds(latency)});
+  for (const auto m : members) {
+    route* r = find(m);
+    if (r == nullptr) continue;
+    if (r->in_flight > 0) --r->in_flight;
+    ++r->window_seats;
+  }
+}
+
 double organizer_core::best_quality(std::uint32_t p, std::uint64_t& trials) const {
   double best = -1;
   trials = 0;
@@ -602,8 +635,8 @@ std::optional<spawn_decision> organizer_core::consider_spawn(std::uint32_t p, st
   if (const auto n = ++spawned_names_[d.name]; n > 1) d.name += "_" + std::to_string(n);
   d.reason = "pattern " + pat.name + " seen " + std::to_string(seen) + " times in " +
              format_duration(policy_.spawn.window) + "; no specialist covers it; best quality " +
-             fixed(quality) + " < target " + fixed(policy_.routing.quality_target) + "; backend " +
-             backends_[*backend].name + ": " + why;
+             fixed(quality, 3) + " < target " + fixed(policy_.routing.quality_target, 3) +
+             "; backend " + backends_[*backend].name + ": " + why;
   d.details = {{"pattern", pat.name},
                {"pattern_id", target},
                {"seen", seen},
@@ -681,14 +714,16 @@ bool organizer_core::dominated(const route& r, object& numbers) const {
     if (p == 0 || patterns_.at(p).parent != 0 || s.n < policy_.routing.min_trials) continue;
     bool beaten = false;
     for (const auto& [id, rival] : routes_) {
-      if (id == r.id || rival.retiring) continue;
+      if (id == r.id || rival.retiring || pruning_.count(id) != 0) continue;
       const auto it = rival.by_pattern.find(p);
       if (it == rival.by_pattern.end() || it->second.n < policy_.routing.min_trials) continue;
       const auto& o = it->second;
       const double m = 1 + policy_.prune.cost_margin;
       const bool no_better = s.mean_quality() <= o.mean_quality() + policy_.prune.quality_margin;
-      const bool dearer = s.mean_cost() > o.mean_cost() * m;
-      const bool slower = s.mean_latency() > o.mean_latency() * m;
+      // One-sided: dearer by the margin and not faster, or slower by the margin and not
+      // cheaper; so two routes can never each dominate the other.
+      const bool dearer = s.mean_cost() > o.mean_cost() * m && s.mean_latency() >= o.mean_latency();
+      const bool slower = s.mean_latency() > o.mean_latency() * m && s.mean_cost() >= o.mean_cost();
       if (no_better && (dearer || slower)) {
         beaten = true;
         if (!numbers.contains("rival")) {
@@ -754,11 +789,15 @@ analysis_report organizer_core::analyze(sim_time now) {
   outcome_stats all;
   std::uint64_t busy = 0, active = 0;
   for (const auto& [id, r] : routes_) all.add(r.window);
+  all.add(committees_);  // committee results count once, as the task's
   const std::uint64_t window = all.n;
   for (const auto& [id, r] : routes_) {
     if (r.retiring) continue;
     ++active;
-    if (window > 0 && double(r.window.n) >= policy_.prune.min_share * double(window)) ++busy;
+    if (window > 0 &&
+        double(r.window.n + r.window_seats) >= policy_.prune.min_share * double(window)) {
+      ++busy;
+    }
   }
   rep.tasks = window;
   rep.quality = all.mean_quality();
@@ -767,16 +806,19 @@ analysis_report organizer_core::analyze(sim_time now) {
   rep.efficiency =
       rep.quality * rep.utilization / (1 + rep.cost_per_task / policy_.analysis.cost_scale);
 
-  std::set<broker::agent_id> taken;
-  const auto generals = std::count_if(routes_.begin(), routes_.end(), [](const auto& e) {
+  std::set<broker::agent_id>& taken = pruning_;
+  taken.clear();
+  auto generals = std::count_if(routes_.begin(), routes_.end(), [](const auto& e) {
     return e.second.general && !e.second.retiring;
   });
   // Prune: idle or dominated, for `consecutive` analyses in a row.
   for (auto& [id, r] : routes_) {
     if (r.retiring) continue;
-    const bool idle =
-        window >= static_cast<std::uint64_t>(std::ceil(1 / policy_.prune.min_share)) &&
-        double(r.window.n) < policy_.prune.min_share * double(window);
+    // Idle: under min_share of a window big enough for the share to mean something.
+    const double served = double(r.window.n + r.window_seats);
+    const bool idle = policy_.prune.min_share > 0 &&
+                      double(window) * policy_.prune.min_share >= 1 &&
+                      served < policy_.prune.min_share * double(window);
     object numbers;
     const bool beaten = dominated(r, numbers);
     r.low_share_streak = idle ? r.low_share_streak + 1 : 0;
@@ -814,6 +856,7 @@ analysis_report organizer_core::analyze(sim_time now) {
     rec.details["age"] = now - r.born;
     rec.details["streak"] = std::max(r.low_share_streak, r.dominated_streak);
     taken.insert(id);
+    if (r.general) --generals;
     rep.recommendations.push_back(std::move(rec));
   }
   // Spawn: patterns seen in the window that nothing covers and no route handles well. Spawns
@@ -831,7 +874,8 @@ analysis_report organizer_core::analyze(sim_time now) {
     rec.action = "spawn";
     rec.reason = "pattern " + pat.name + " seen " + std::to_string(seen) + " times in " +
                  format_duration(policy_.spawn.window) + " and no specialist covers it; best " +
-                 "quality " + fixed(quality) + " < target " + fixed(policy_.routing.quality_target);
+                 "quality " + fixed(quality, 3) + " < target " +
+                 fixed(policy_.routing.quality_target, 3);
     rec.details = {{"pattern", pat.name}, {"seen", seen}, {"best_quality", quality}};
     rep.recommendations.push_back(std::move(rec));
   }
@@ -873,7 +917,11 @@ analysis_report organizer_core::analyze(sim_time now) {
     }
   }
   // A new window.
-  for (auto& [id, r] : routes_) r.window = {};
+  for (auto& [id, r] : routes_) {
+    r.window = {};
+    r.window_seats = 0;
+  }
+  committees_ = {};
   return rep;
 }
 
@@ -896,7 +944,9 @@ void organizer_core::retire(broker::agent_id id, broker::agent_id heir, std::str
     for (const auto& [p, s] : r->by_pattern) h->by_pattern[p].add(s);
     h->overall.add(r->overall);
     h->window.add(r->window);
+    h->window_seats += r->window_seats;
     r->window = {};
+    r->window_seats = 0;
     r->covers.clear();
     r->by_pattern.clear();
   }

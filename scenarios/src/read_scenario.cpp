@@ -64,6 +64,18 @@ scenario read_scenario(checker& c, const json::value& document, std::string defa
   const bool organized = std::any_of(sc.agents.begin(), sc.agents.end(),
                                      [](const agent_spec& a) { return a.kind == "organizer"; });
   sc.policies = read_policies(c, s->find("policies"), organized);
+  // The spawn policy's candidate backends must be backends of the scenario.
+  const auto* spawn = sc.policies.if_contains("spawn");
+  const auto* names =
+      spawn != nullptr && spawn->is_object() ? spawn->as_object().if_contains("backends") : nullptr;
+  if (names != nullptr && names->is_array()) {
+    for (std::size_t i = 0; i < names->as_array().size(); ++i) {
+      const auto& name = names->as_array()[i];
+      if (!name.is_string()) continue;
+      c.refer(name_kind::backend, std::string(name.as_string()),
+              "/policies/spawn/backends/" + std::to_string(i));
+    }
+  }
   c.resolve_references();
   return sc;
 }

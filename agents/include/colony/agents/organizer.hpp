@@ -174,6 +174,7 @@ struct route {
   std::map<std::uint32_t, outcome_stats> by_pattern;  ///< patterns and sub-patterns
   outcome_stats overall;                              ///< every result, since born (or merged)
   outcome_stats window;                               ///< results in the current analysis window
+  std::uint64_t window_seats = 0;  ///< committee seats it filled in the window (counts as work)
   std::uint32_t low_share_streak = 0, dominated_streak = 0;
 };
 
@@ -236,6 +237,16 @@ class organizer_core {
   void record(broker::agent_id id, std::uint32_t p, std::uint32_t sub, bool ok, double confidence,
               double cost, sim_time latency);
 
+  /// A committee with these members formed: each has one more task in flight (a route is not
+  /// stopped while a committee waits on it).
+  void seat(const std::vector<broker::agent_id>& members);
+  /// Undoes seat() for a committee that could not form.
+  void unseat(const std::vector<broker::agent_id>& members);
+  /// The committee's result: counted in the analysis window once, and as a seat for each
+  /// member (so that committee work keeps a member from looking idle).
+  void record_committee(const std::vector<broker::agent_id>& members, bool ok, double confidence,
+                        double cost, sim_time latency);
+
   /// Whether to spawn for pattern `p` (or sub-pattern `sub`) now.
   std::optional<spawn_decision> consider_spawn(std::uint32_t p, std::uint32_t sub, sim_time now);
   /// The spawn for `pattern` was asked for; `spawned` then adds its route.
@@ -278,6 +289,8 @@ class organizer_core {
   std::map<std::string, std::uint32_t> spawned_names_;   // name stem -> count
   /// What pruned specialists showed, by (pattern, backend): judged backends stay judged.
   std::map<std::pair<std::uint32_t, std::string>, outcome_stats> tried_;
+  outcome_stats committees_;            // committee results in the analysis window
+  std::set<broker::agent_id> pruning_;  // routes the analysis under way recommends pruning
 };
 
 }  // namespace colony::agents
