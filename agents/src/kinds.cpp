@@ -1,5 +1,7 @@
 #include "colony/agents/kinds.hpp"
 
+#include "colony/base/time.hpp"
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -65,6 +67,18 @@ std::vector<const kind_spec*> all_kinds() {
   std::vector<const kind_spec*> out;
   for (const auto& [name, k] : t.kinds) out.push_back(k.get());
   return out;
+}
+
+boost::json::object with_defaults(const kind_spec& k, boost::json::object params) {
+  for (const auto& p : k.params) {
+    if (params.contains(p.name) || p.default_value.is_null()) continue;
+    if (p.type == param_type::duration && p.default_value.is_string()) {
+      params[p.name] = parse_duration(p.default_value.get_string()).value_or(0);
+    } else {
+      params[p.name] = p.default_value;
+    }
+  }
+  return params;
 }
 
 }  // namespace colony::agents

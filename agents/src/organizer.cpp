@@ -113,8 +113,8 @@ void organizer::maybe_spawn(const pattern_book::placement& at, engine::context& 
   c.locale = locale_;
   c.backend = backend.id;
   c.backend_name = backend.name;
-  c.params = core_.policy().spawn.specialist;
   const kind_spec* kind = find_kind("specialist");
+  c.params = with_defaults(*kind, core_.policy().spawn.specialist);
   const std::uint64_t tag = ++next_spawn_;
   engine::spawn_options o{.name = d->name,
                           .kind = "specialist",

@@ -528,7 +528,8 @@ std::optional<std::size_t> organizer_core::pick_backend(std::uint32_t p, std::st
   // What each backend has shown on this pattern, over every route that uses it.
   std::map<std::string, outcome_stats> shown;
   for (const auto& [id, r] : routes_) {
-    if (r.backend.empty() || r.kind != "specialist") continue;
+    // A retiring route's results are in tried_ already (or moved to its heir).
+    if (r.retiring || r.backend.empty() || r.kind != "specialist") continue;
     const auto it = r.by_pattern.find(p);
     if (it != r.by_pattern.end()) shown[r.backend].add(it->second);
   }
@@ -811,30 +812,20 @@ analysis_report organizer_core::analyze(sim_time now) {
   auto generals = std::count_if(routes_.begin(), routes_.end(), [](const auto& e) {
     return e.second.general && !e.second.retiring;
   });
-  // Prune: idle or dominated, for `consecutive` analyses in a row.
-  for (auto& [id, r] : routes_) {
-    if (r.retiring) continue;
-    // Idle: under min_share of a window big enough for the share to mean something.
-    const double served = double(r.window.n + r.window_seats);
-    const bool idle = policy_.prune.min_share > 0 &&
-                      double(window) * policy_.prune.min_share >= 1 &&
-                      served < policy_.prune.min_share * double(window);
-    object numbers;
-    const bool beaten = dominated(r, numbers);
-    r.low_share_streak = idle ? r.low_share_streak + 1 : 0;
-    r.dominated_streak = beaten ? r.dominated_streak + 1 : 0;
-    if (!policy_.prune.enabled || r.shared) continue;
-    if (now - r.born < policy_.prune.min_lifetime) continue;
-    if (r.general && generals <= 1) continue;  // someone must take what nobody covers
-    const bool prune_idle = r.low_share_streak >= policy_.prune.consecutive;
-    const bool prune_beaten = r.dominated_streak >= policy_.prune.consecutive;
-    if (!prune_idle && !prune_beaten) continue;
+  // Prune: idle or dominated, for `consecutive` analyses in a row. Idleness is judged first, on
+  // its own; dominance then, against rivals that stay (a route about to be pruned is no one's
+  // rival), so the outcome does not depend on the order of the routes.
+  const auto eligible = [&](const route& r) {
+    return policy_.prune.enabled && !r.shared && now - r.born >= policy_.prune.min_lifetime &&
+           !(r.general && generals <= 1);  // someone must take what nobody covers
+  };
+  const auto recommend = [&](route& r, bool beaten, object numbers) {
     recommendation rec;
-    rec.target = id;
+    rec.target = r.id;
     const bool pathway = r.kind != "specialist";
-    rec.action = pathway && prune_beaten ? "simplify" : "prune";
+    rec.action = pathway && beaten ? "simplify" : "prune";
     const double share = window > 0 ? double(r.window.n) / double(window) : 0;
-    if (prune_beaten) {
+    if (beaten) {
       rec.reason = (pathway ? "pathway " : "") + r.name + " is dominated on every pattern it " +
                    "serves: on " + std::string(numbers.at("pattern").as_string()) + " quality " +
                    fixed(numbers.at("quality").as_double()) + " vs " +
@@ -854,10 +845,29 @@ analysis_report organizer_core::analyze(sim_time now) {
     rec.details["window_results"] = r.window.n;
     rec.details["window_total"] = window;
     rec.details["age"] = now - r.born;
-    rec.details["streak"] = std::max(r.low_share_streak, r.dominated_streak);
-    taken.insert(id);
+    rec.details["streak"] = beaten ? r.dominated_streak : r.low_share_streak;
+    taken.insert(r.id);
     if (r.general) --generals;
     rep.recommendations.push_back(std::move(rec));
+  };
+  for (auto& [id, r] : routes_) {
+    if (r.retiring) continue;
+    // Idle: under min_share of a window big enough for the share to mean something.
+    const double served = double(r.window.n + r.window_seats);
+    const bool idle = policy_.prune.min_share > 0 &&
+                      double(window) * policy_.prune.min_share >= 1 &&
+                      served < policy_.prune.min_share * double(window);
+    r.low_share_streak = idle ? r.low_share_streak + 1 : 0;
+    if (r.low_share_streak >= policy_.prune.consecutive && eligible(r)) recommend(r, false, {});
+  }
+  for (auto& [id, r] : routes_) {
+    if (r.retiring || taken.count(id) != 0) continue;
+    object numbers;
+    const bool beaten = dominated(r, numbers);
+    r.dominated_streak = beaten ? r.dominated_streak + 1 : 0;
+    if (r.dominated_streak >= policy_.prune.consecutive && eligible(r)) {
+      recommend(r, true, std::move(numbers));
+    }
   }
   // Spawn: patterns seen in the window that nothing covers and no route handles well. Spawns
   // themselves happen as tasks arrive; the analysis names what is missing (and is the only

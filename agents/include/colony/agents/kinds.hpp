@@ -94,4 +94,8 @@ struct kind_spec {
 /// Every kind, sorted by name.
 [[nodiscard]] std::vector<const kind_spec*> all_kinds();
 
+/// `params` with every missing parameter of `k` that has a default filled in (durations as
+/// microseconds), for actors made in code rather than from a checked scenario.
+[[nodiscard]] boost::json::object with_defaults(const kind_spec& k, boost::json::object params);
+
 }  // namespace colony::agents
