@@ -282,6 +282,11 @@ validator::validator(const agent_config& c)
       max_corrections_(static_cast<std::uint32_t>(integer(c.params, "max_corrections"))),
       min_confidence_(number(c.params, "min_confidence")) {}
 
+void validator::edges(std::vector<edge_count>& out) const {
+  relay::edges(out);
+  out.push_back({backend_, "backend", checks_made_});
+}
+
 void validator::start(std::uint64_t id, engine::context& ctx) {
   forward(id, 0, ctx);
 }
@@ -306,6 +311,7 @@ void validator::on_result(std::uint64_t id, std::size_t, const msg::task_result&
       backend_, msg::llm_call{t.task, t.domain, t.difficulty, t.options, t.truth, 0.5, 0.0},
       timeout_);
   checks_.emplace(broker::raw(corr), id);
+  ++checks_made_;
 }
 
 void validator::on_check(std::uint64_t id, const msg::llm_reply* r, engine::context& ctx) {

@@ -104,6 +104,7 @@ class aggregator final : public relay {
 class validator final : public relay {
  public:
   explicit validator(const agent_config& c);
+  void edges(std::vector<edge_count>& out) const override;
 
  private:
   struct review {
@@ -118,6 +119,7 @@ class validator final : public relay {
   void reject(std::uint64_t id, engine::context& ctx, const std::string& why);
 
   broker::agent_id backend_;
+  std::uint64_t checks_made_ = 0;  // calls to its own backend
   std::uint32_t max_corrections_;
   double min_confidence_;
   std::unordered_map<std::uint64_t, review> state_;

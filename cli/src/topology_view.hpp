@@ -30,7 +30,7 @@ struct topology_agent {
 /// A channel from one agent to another.
 struct topology_edge {
   broker::agent_id from{}, to{};
-  std::string kind;            ///< "link", "route" or "backend"
+  std::string kind;            ///< "link", "route", "backend", "committee" or "member"
   std::uint64_t requests = 0;  ///< sent along it since the start of the run
   friend bool operator==(const topology_edge&, const topology_edge&) = default;
 };
@@ -44,8 +44,9 @@ struct topology_pattern {
   friend bool operator==(const topology_pattern&, const topology_pattern&) = default;
 };
 
-/// One line of topology.jsonl: the network at time `t`. An edge may name an agent that is not
-/// among `agents` (a route keeps its count after its agent stops); views show it as "#id".
+/// One line of topology.jsonl: the network at time `t`. Colony writes edges only between live
+/// agents; a hand-made or replayed snapshot may still name an agent that is not among `agents`,
+/// and views then show it as "#id".
 struct snapshot {
   sim_time t = 0;
   std::string at;  ///< why it was taken: "start", "bucket", "analysis" or "end"

@@ -14,7 +14,9 @@ namespace colony::agents {
 /// Requests an agent has sent to another since it started.
 struct edge_count {
   broker::agent_id to{};
-  std::string kind;  ///< "link" (to an agent it links to), "route" (organizer), "backend"
+  /// "link" (to an agent it links to), "route" (organizer to a route), "committee" (organizer
+  /// to a committee), "member" (committee to a member), "backend" (to its backend's actor)
+  std::string kind;
   std::uint64_t requests = 0;
 };
 
