@@ -83,8 +83,8 @@ void relay::settle_check(broker::correlation_id corr, const msg::llm_reply* r,
 }
 
 void relay::finish(std::uint64_t id, engine::context& ctx, bool ok, std::int32_t answer,
-                   double confidence, std::string error) {
-  jobs_.at(id).answer(ctx, ok, answer, confidence, std::move(error));
+                   double confidence, std::string error, std::string via) {
+  jobs_.at(id).answer(ctx, ok, answer, confidence, std::move(error), std::move(via));
   jobs_.erase(id);
 }
 
@@ -246,7 +246,7 @@ void router::on_result(std::uint64_t id, std::size_t link, const msg::task_resul
     forward(id, link + 1, ctx);
     return;
   }
-  finish(id, ctx, r.ok, r.answer, r.confidence, r.error);
+  finish(id, ctx, r.ok, r.answer, r.confidence, r.error, r.via);
 }
 
 // --- aggregator -------------------------------------------------------------------------------
@@ -301,6 +301,7 @@ void validator::on_result(std::uint64_t id, std::size_t, const msg::task_result&
   }
   s.answer = r.answer;
   s.confidence = r.confidence;
+  s.via = r.via;
   if (r.confidence < min_confidence_) {
     reject(id, ctx, "confidence below the gate");
     return;
@@ -319,8 +320,9 @@ void validator::on_check(std::uint64_t id, const msg::llm_reply* r, engine::cont
   if (r != nullptr && r->ok && r->answer == s.answer) {
     const std::int32_t answer = s.answer;
     const double confidence = s.confidence;
+    std::string via = std::move(s.via);
     state_.erase(id);
-    finish(id, ctx, true, answer, confidence);
+    finish(id, ctx, true, answer, confidence, {}, std::move(via));
     return;
   }
   reject(id, ctx, r == nullptr || !r->ok ? "the check failed" : "the check disagrees");
@@ -365,7 +367,7 @@ void pipeline::on_result(std::uint64_t id, std::size_t stage, const msg::task_re
                          engine::context& ctx) {
   if (!r.ok || stage + 1 == links_.size()) {
     input_difficulty_.erase(id);
-    finish(id, ctx, r.ok, r.answer, r.confidence, r.ok ? "" : r.error);
+    finish(id, ctx, r.ok, r.answer, r.confidence, r.ok ? "" : r.error, r.via);
     return;
   }
   // The next stage works on this stage's output: the less sure this stage was, the harder its

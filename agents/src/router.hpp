@@ -28,7 +28,7 @@ class relay : public engine::actor, public topology_probe {
   void forward(std::uint64_t id, std::size_t link, engine::context& ctx,
                const msg::task_request* altered = nullptr);
   void finish(std::uint64_t id, engine::context& ctx, bool ok, std::int32_t answer,
-              double confidence, std::string error = {});
+              double confidence, std::string error = {}, std::string via = {});
 
   std::vector<broker::agent_id> links_;
   sim_time timeout_;
@@ -111,6 +111,7 @@ class validator final : public relay {
     std::int32_t answer = -1;
     double confidence = 0;
     std::uint32_t corrections = 0;
+    std::string via;
   };
   void start(std::uint64_t id, engine::context& ctx) override;
   void on_result(std::uint64_t id, std::size_t link, const msg::task_result& r,

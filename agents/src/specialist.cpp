@@ -179,7 +179,7 @@ void specialist::on_fallback(broker::correlation_id corr, const msg::task_result
   job& j = jobs_.at(id);
   if (r != nullptr) j.work.charge(*r);
   if (r != nullptr && (r->ok || r->error == "escalated")) {
-    j.work.answer(ctx, r->ok, r->answer, r->confidence, r->error);
+    j.work.answer(ctx, r->ok, r->answer, r->confidence, r->error, r->via);
     jobs_.erase(id);
     return;
   }

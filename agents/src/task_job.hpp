@@ -35,8 +35,9 @@ struct task_job {
   }
 
   /// Replies to the request with everything spent on it.
+  /// `via` names the structure that answered ("committee"), passed on from the result relayed.
   void answer(engine::context& ctx, bool ok, std::int32_t answer, double confidence,
-              std::string error = {}) const {
+              std::string error = {}, std::string via = {}) const {
     msg::task_result r;
     r.task = task().task;
     r.ok = ok;
@@ -46,6 +47,7 @@ struct task_job {
     r.tokens_in = tokens_in;
     r.tokens_out = tokens_out;
     r.error = std::move(error);
+    r.via = std::move(via);
     ctx.reply(request, std::move(r));
   }
 };
