@@ -103,7 +103,7 @@ auto maker() {
 
 void register_all() {
   const param_spec forward_timeout =
-      duration_param("forward_timeout", "10min", "how long to wait for a link's answer");
+      positive_duration_param("forward_timeout", "10min", "how long to wait for a link's answer");
   std::vector<kind_spec> kinds;
   kinds.push_back(
       {.name = "specialist",
@@ -121,7 +121,8 @@ void register_all() {
                                "below this confidence the task goes to the fallbacks"),
                   integer_param("max_retries", 2, 0, 20, "retries of a failed call"),
                   duration_param("backoff", "500ms", "first retry delay; doubles each retry"),
-                  duration_param("call_timeout", "120s", "how long to wait for the backend"),
+                  positive_duration_param("call_timeout", "120s",
+                                          "how long to wait for the backend"),
                   integer_param("breaker_failures", 5, 0, 1000,
                                 "consecutive failures that open the circuit (0: no breaker)"),
                   duration_param("breaker_cooldown", "30s", "how long the circuit stays open")},

@@ -33,19 +33,18 @@ void committee::handle(broker::envelope& env, engine::context& ctx) {
                         members.emplace_back(broker::raw(setup_.members[i]));
                         names.emplace_back(setup_.names[i]);
                       }
-                      ctx.log_event(
-                          "committee_formed",
-                          {{"committee", broker::raw(ctx.self())},
-                           {"task", broker::raw(task.task)},
-                           {"pattern", setup_.pattern},
-                           {"complexity", task.complexity},
-                           {"threshold", setup_.policy.complexity},
-                           {"members", std::move(members)},
-                           {"member_names", std::move(names)},
-                           {"chair", setup_.names.front()},
-                           {"reason", "task " + std::to_string(broker::raw(task.task)) +
-                                          " has complexity at or above " +
-                                          std::to_string(setup_.policy.complexity).substr(0, 4)}});
+                      ctx.log_event("committee_formed",
+                                    {{"committee", broker::raw(ctx.self())},
+                                     {"task", broker::raw(task.task)},
+                                     {"pattern", setup_.pattern},
+                                     {"complexity", task.complexity},
+                                     {"threshold", setup_.policy.complexity},
+                                     {"members", std::move(members)},
+                                     {"member_names", std::move(names)},
+                                     {"chair", setup_.names.front()},
+                                     {"reason", "task " + std::to_string(broker::raw(task.task)) +
+                                                    " has complexity at or above " +
+                                                    two_places(setup_.policy.complexity)}});
                       ask_all(ctx);
                     },
                     [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
@@ -169,9 +168,9 @@ void committee::dissolve(engine::context& ctx, bool ok, std::int32_t answer, dou
                    {"options", task.options},
                    {"last_answer", answer},
                    {"corrections", revisions_},
-                   {"reason", "the committee's synthesis had support " +
-                                  std::to_string(support).substr(0, 4) + " under the gate after " +
-                                  std::to_string(revisions_) + " revisions; handed to humans"}});
+                   {"reason", "the committee's synthesis had support " + two_places(support) +
+                                  " under the gate after " + std::to_string(revisions_) +
+                                  " revisions; handed to humans"}});
   }
   msg::task_result r;
   r.task = task.task;

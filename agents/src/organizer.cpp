@@ -152,7 +152,7 @@ bool organizer::maybe_committee(std::uint64_t id, engine::context& ctx) {
              .kind = "committee",
              .tag = committee_tag | id,
              .reason = "task " + std::to_string(broker::raw(t.task)) + " (complexity " +
-                       std::to_string(t.complexity).substr(0, 4) + ") needs a committee",
+                       two_places(t.complexity) + ") needs a committee",
              .details = {{"task", broker::raw(t.task)},
                          {"complexity", t.complexity},
                          {"threshold", policy.complexity},
@@ -185,8 +185,10 @@ void organizer::send(std::uint64_t id, broker::agent_id to, engine::context& ctx
   // A committee may take a round per member timeout: its first answers, its discussion rounds
   // and its revisions; the organizer waits for all of them (and one more round of slack).
   const auto& c = core_.policy().committee;
-  const sim_time timeout =
-      j.seats.empty() ? timeout_ : std::max(timeout_, (2 + c.rounds + c.max_revisions) * c.timeout);
+  const sim_time rounds = 2 + c.rounds + c.max_revisions;
+  const sim_time committee_time =
+      c.timeout > time_never / rounds ? time_never : rounds * c.timeout;  // no overflow
+  const sim_time timeout = j.seats.empty() ? timeout_ : std::max(timeout_, committee_time);
   const auto corr = ctx.request(to, j.work.task(), timeout);
   pending_.emplace(broker::raw(corr), id);
   ++sent_[to];
@@ -218,7 +220,7 @@ void organizer::settle(broker::correlation_id corr, const msg::task_result* r,
   out.tokens_in = j.work.tokens_in;
   out.tokens_out = j.work.tokens_out;
   out.error = r == nullptr ? "no answer in time" : r->error;
-  out.via = r != nullptr ? r->via : "";
+  out.via = !seats.empty() ? "committee" : r != nullptr ? r->via : "";
   ctx.reply(j.work.request, std::move(out));
   const auto route = j.route;
   jobs_.erase(id);

@@ -61,17 +61,20 @@ const object& section(const object& policies, std::string_view name) {
 
 }  // namespace
 
-// --- policies ---------------------------------------------------------------------------------
-
 const std::vector<kind_spec>& policy_sections() {
   static const std::vector<kind_spec> sections = [] {
     std::vector<kind_spec> s;
-    s.push_back({.name = "patterns",
-                 .doc = "How tasks are clustered into patterns (online, by text embedding).",
-                 .params = {number_param("threshold", 0.5, 0, 1,
-                                         "cosine similarity to a pattern's centroid to join it"),
-                            integer_param("dimension", 256, 8, 65536,
-                                          "length of the feature-hashing embedding")}});
+    s.push_back(
+        {.name = "patterns",
+         .doc = "How tasks are clustered into patterns (online, by text embedding).",
+         .params = {
+             number_param("threshold", 0.5, 0, 1,
+                          "cosine similarity to a pattern's centroid to join it"),
+             integer_param("dimension", 256, 8, 65536, "length of the feature-hashing embedding"),
+             integer_param("max_patterns", 1000, 1, 1e6,
+                           "top-level patterns at most; then a task joins the "
+                           "nearest"),
+             integer_param("max_sub_patterns", 50, 1, 1e6, "sub-patterns per pattern at most")}});
     s.push_back(
         {.name = "routing",
          .doc = "How the organizer picks a route among those that may take a pattern.",
@@ -90,7 +93,7 @@ const std::vector<kind_spec>& policy_sections() {
          .params = {bool_param("enabled", true, "spawn specialists"),
                     integer_param("min_seen", 10, 1, 1e9,
                                   "tasks of a pattern within the window before a spawn"),
-                    duration_param("window", "1h", "the window min_seen counts over"),
+                    positive_duration_param("window", "1h", "the window min_seen counts over"),
                     duration_param("cooldown", "2h",
                                    "no new spawn for a pattern this long after a spawn or prune"),
                     integer_param("max_specialists", 20, 0, 1e6, "specialists alive at most"),
@@ -150,7 +153,7 @@ const std::vector<kind_spec>& policy_sections() {
                     number_param("gate", 0.6, 0, 1, "support the chair's synthesis needs to pass"),
                     integer_param("max_revisions", 1, 0, 10,
                                   "extra rounds when the gate fails, before escalating"),
-                    duration_param("timeout", "10min", "how long a member may take"),
+                    positive_duration_param("timeout", "10min", "how long a member may take"),
                     number_param("control_share", 0, 0, 1,
                                  "share of eligible tasks sent to a single route, to compare")},
          .check = [](const object& p, const std::vector<std::string>&) {
@@ -165,7 +168,8 @@ const std::vector<kind_spec>& policy_sections() {
     s.push_back(
         {.name = "analysis",
          .doc = "The periodic self-analysis: efficiency, recommendations, and acting on them.",
-         .params = {duration_param("every", "6h", "simulated time between analyses"),
+         .params = {duration_param("every", "6h",
+                                   "simulated time between analyses (0: by every_tasks only)"),
                     integer_param("every_tasks", 0, 0, 1e12,
                                   "also analyse after this many results (0: by time only)"),
                     bool_param("apply", true, "carry out the recommendations"),
@@ -181,6 +185,8 @@ organizer_policy organizer_policy::from_json(const object& policies) {
   const auto& pat = section(policies, "patterns");
   p.patterns.threshold = num(pat, "threshold", p.patterns.threshold);
   p.patterns.dimension = static_cast<std::size_t>(whole(pat, "dimension", 256));
+  p.patterns.max_patterns = static_cast<std::size_t>(whole(pat, "max_patterns", 1000));
+  p.patterns.max_sub_patterns = static_cast<std::size_t>(whole(pat, "max_sub_patterns", 50));
   const auto& r = section(policies, "routing");
   p.routing.quality_target = num(r, "quality_target", p.routing.quality_target);
   p.routing.min_trials = static_cast<std::uint64_t>(whole(r, "min_trials", 5));
@@ -234,8 +240,6 @@ organizer_policy organizer_policy::from_json(const object& policies) {
   return p;
 }
 
-// --- patterns ---------------------------------------------------------------------------------
-
 std::string pattern::main_domain() const {
   return most_common(domains);
 }
@@ -243,10 +247,13 @@ std::string pattern::main_family() const {
   return most_common(families);
 }
 
-pattern_book::pattern_book(double threshold, double sub_threshold, std::size_t dimension)
+pattern_book::pattern_book(double threshold, double sub_threshold, std::size_t dimension,
+                           std::size_t max_top, std::size_t max_sub)
     : embedder_({.dimension = dimension}),
       threshold_(threshold),
       sub_threshold_(sub_threshold),
+      max_top_(max_top),
+      max_sub_(max_sub),
       scratch_(dimension) {}
 
 std::uint32_t pattern_book::place(std::span<const float> v, std::uint32_t parent,
@@ -261,7 +268,8 @@ std::uint32_t pattern_book::place(std::span<const float> v, std::uint32_t parent
       best = p.id;
     }
   }
-  if (best != 0 && best_sim >= threshold) {
+  const bool full = children_[parent] >= (parent == 0 ? max_top_ : max_sub_);
+  if (best != 0 && (best_sim >= threshold || full)) {
     pattern& p = at(best);
     for (std::size_t i = 0; i < p.sum.size(); ++i) p.sum[i] += v[i];
     p.norm = std::sqrt(static_cast<double>(memory::dot(p.sum, p.sum)));
@@ -270,6 +278,7 @@ std::uint32_t pattern_book::place(std::span<const float> v, std::uint32_t parent
   pattern& p = patterns_.emplace_back();
   p.id = static_cast<std::uint32_t>(patterns_.size());
   p.parent = parent;
+  ++children_[parent];
   p.sum.assign(v.begin(), v.end());
   p.norm = std::sqrt(static_cast<double>(memory::dot(p.sum, p.sum)));
   return p.id;
@@ -322,8 +331,6 @@ void pattern_book::name(std::uint32_t id) {
   p.name = candidate;
 }
 
-// --- statistics -------------------------------------------------------------------------------
-
 void outcome_stats::add(const outcome_stats& o) {
   assigned += o.assigned;
   n += o.n;
@@ -332,13 +339,11 @@ void outcome_stats::add(const outcome_stats& o) {
   latency += o.latency;
 }
 
-// --- the organizer ----------------------------------------------------------------------------
-
 organizer_core::organizer_core(organizer_policy p, std::vector<backend_ref> backends)
     : policy_(std::move(p)),
       backends_(std::move(backends)),
-      patterns_(policy_.patterns.threshold, policy_.spawn.sub_threshold,
-                policy_.patterns.dimension) {}
+      patterns_(policy_.patterns.threshold, policy_.spawn.sub_threshold, policy_.patterns.dimension,
+                policy_.patterns.max_patterns, policy_.patterns.max_sub_patterns) {}
 
 route* organizer_core::find(broker::agent_id id) {
   auto it = routes_.find(id);
@@ -599,7 +604,7 @@ std::optional<spawn_decision> organizer_core::consider_spawn(std::uint32_t p, st
   const std::uint32_t depth = above != nullptr ? above->depth + 1 : 1;
   if (target == 0 || depth > policy_.spawn.max_depth) return std::nullopt;
   if (coverer(target) != nullptr || pending_.count(target) != 0) return std::nullopt;
-  if (specialists() >= policy_.spawn.max_specialists) return std::nullopt;
+  if (specialists() + pending_.size() >= policy_.spawn.max_specialists) return std::nullopt;
   if (auto cd = cooldown_until_.find(target); cd != cooldown_until_.end() && now < cd->second) {
     return std::nullopt;
   }
@@ -706,8 +711,6 @@ std::vector<broker::agent_id> organizer_core::committee_for(std::uint32_t p,
   return out;
 }
 
-// --- analysis ---------------------------------------------------------------------------------
-
 bool organizer_core::dominated(const route& r, object& numbers) const {
   bool any = false;
   for (const auto& [p, s] : r.by_pattern) {
@@ -749,10 +752,15 @@ bool organizer_core::dominated(const route& r, object& numbers) const {
 }
 
 bool organizer_core::twins(const route& a, const route& b, object& numbers) const {
+  // Twins share a backend: merging two backends would blend their results under one name.
+  if (a.backend != b.backend) return false;
   double overlap = -1;
   std::uint32_t pa = 0, pb = 0;
   for (const auto x : a.covers) {
     for (const auto y : b.covers) {
+      // Only top-level patterns: a sub-pattern is close to its parent by construction, and
+      // merging a sub-specialist back into its parent would undo the spawn for good.
+      if (patterns_.at(x).parent != 0 || patterns_.at(y).parent != 0) continue;
       const double sim = patterns_.similarity(x, y);
       if (sim > overlap) {
         overlap = sim;
@@ -791,6 +799,7 @@ analysis_report organizer_core::analyze(sim_time now) {
   std::uint64_t busy = 0, active = 0;
   for (const auto& [id, r] : routes_) all.add(r.window);
   all.add(committees_);  // committee results count once, as the task's
+  all.add(departed_);    // results of routes stopped since the last analysis
   const std::uint64_t window = all.n;
   for (const auto& [id, r] : routes_) {
     if (r.retiring) continue;
@@ -813,8 +822,8 @@ analysis_report organizer_core::analyze(sim_time now) {
     return e.second.general && !e.second.retiring;
   });
   // Prune: idle or dominated, for `consecutive` analyses in a row. Idleness is judged first, on
-  // its own; dominance then, against rivals that stay (a route about to be pruned is no one's
-  // rival), so the outcome does not depend on the order of the routes.
+  // its own, so an idle route is no one's rival; dominance then, in id order, against rivals
+  // not already recommended for pruning.
   const auto eligible = [&](const route& r) {
     return policy_.prune.enabled && !r.shared && now - r.born >= policy_.prune.min_lifetime &&
            !(r.general && generals <= 1);  // someone must take what nobody covers
@@ -932,6 +941,7 @@ analysis_report organizer_core::analyze(sim_time now) {
     r.window_seats = 0;
   }
   committees_ = {};
+  departed_ = {};
   return rep;
 }
 

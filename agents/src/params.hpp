@@ -19,6 +19,12 @@ inline param_spec duration_param(std::string name, std::string def, std::string 
   return {std::move(name), param_type::duration, boost::json::value(def), 0.0, {}, {},
           std::move(doc)};
 }
+/// A duration that must be more than 0 (a timeout or window of 0 would make every call fail or
+/// nothing count).
+inline param_spec positive_duration_param(std::string name, std::string def, std::string doc) {
+  return {std::move(name), param_type::duration, boost::json::value(def), 1.0, {}, {},
+          std::move(doc)};
+}
 inline param_spec choice_param(std::string name, std::string def, std::vector<std::string> choices,
                                std::string doc) {
   return {std::move(name),    param_type::string, boost::json::value(def), {}, {},

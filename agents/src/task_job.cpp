@@ -1,5 +1,7 @@
 #include "task_job.hpp"
 
+#include <cstdio>
+
 #include <algorithm>
 
 namespace colony::agents::detail {
@@ -37,6 +39,12 @@ std::int64_t integer(const boost::json::object& p, std::string_view key) {
 }
 std::string text(const boost::json::object& p, std::string_view key) {
   return std::string(p.at(key).as_string());
+}
+
+std::string two_places(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", x);
+  return buf;
 }
 
 }  // namespace colony::agents::detail

@@ -764,12 +764,14 @@ TEST(OrganizerMerge, TooYoungOrTooFewResultsDoNotMerge) {
 // Two specialists spawned for two patterns that differ in one digit: separate patterns at a
 // join threshold of 0.95, centroids 0.91 alike.
 struct twin_specialists {
-  explicit twin_specialists(organizer_policy policy) : core(adjust(policy), law_backends()) {
+  // The first two cover overlapping patterns; `second` is the backend of the second.
+  explicit twin_specialists(organizer_policy policy, std::string_view second = "mid")
+      : core(adjust(policy), law_backends()) {
     p1 = core.observe(stats_texts[0], "stats", "statistics", 0).top;
     p2 = core.observe(near_twin, "stats", "statistics", 0).top;
     p3 = core.observe(legal_texts[0], "legal", "law", 0).top;
     spawn(10, p1, "mid");
-    spawn(11, p2, "big");
+    spawn(11, p2, second);
     spawn(12, p3, "cheap");
   }
   static organizer_policy adjust(organizer_policy p) {
@@ -805,6 +807,28 @@ TEST(OrganizerMerge, SpecialistsForOverlappingPatternsMerge) {
   strict.merge.similarity = 0.95;
   twin_specialists u(strict);
   EXPECT_TRUE(u.core.analyze(2 * hour).recommendations.empty());
+
+  // On different backends they are not twins: one name would blend two backends' results.
+  twin_specialists v(merge_policy(), "big");
+  feed(v.core, 11, v.p2, 1, 0.8, 0.01);
+  EXPECT_TRUE(v.core.analyze(2 * hour).recommendations.empty());
+}
+
+TEST(OrganizerMerge, ASubSpecialistIsNeverMergedIntoItsParent) {
+  twin_specialists t(merge_policy());
+  // A sub-pattern of p1 (same text: its centroid equals its parent's), covered by a
+  // sub-specialist on the parent's backend.
+  const auto at = t.core.observe(stats_texts[0], "stats", "statistics", 0);
+  ASSERT_EQ(at.top, t.p1);
+  ASSERT_NE(at.sub, 0u);
+  ASSERT_GE(t.core.patterns().similarity(at.top, at.sub), 0.99);
+  t.core.retire(agent_id{11}, broker::no_agent, "out of the way", {}, 0);
+  t.core.remove(agent_id{11});
+  t.spawn(13, at.sub, "mid");
+  for (const auto& r : t.core.analyze(2 * hour).recommendations) {
+    EXPECT_FALSE(r.action == "merge" && (r.target == agent_id{13} || r.heir == agent_id{13}))
+        << r.reason;
+  }
 }
 
 TEST(OrganizerMerge, DisabledNeverMerges) {

@@ -34,6 +34,8 @@ struct organizer_policy {
   struct {
     double threshold = 0.5;  ///< cosine similarity to join a pattern
     std::size_t dimension = 256;
+    std::size_t max_patterns = 1000;    ///< top-level patterns at most; then tasks join the nearest
+    std::size_t max_sub_patterns = 50;  ///< sub-patterns per pattern at most
   } patterns;
   struct {
     double quality_target = 0.75;  ///< mean observed quality a route must reach
@@ -112,7 +114,10 @@ struct pattern {
 /// pattern, the same is done with `sub_threshold` for sub-patterns.
 class pattern_book {
  public:
-  pattern_book(double threshold, double sub_threshold, std::size_t dimension);
+  /// At most `max_top` patterns and `max_sub` sub-patterns per pattern: past them a task joins
+  /// the nearest one whatever its similarity, so a run's cost per task stays bounded.
+  pattern_book(double threshold, double sub_threshold, std::size_t dimension,
+               std::size_t max_top = 1000, std::size_t max_sub = 50);
 
   /// The (pattern, sub-pattern) of a task; both counted.
   struct placement {
@@ -137,7 +142,9 @@ class pattern_book {
 
   memory::hashing_embedder embedder_;
   double threshold_, sub_threshold_;
-  std::vector<pattern> patterns_;  // id = index + 1
+  std::size_t max_top_, max_sub_;
+  std::vector<pattern> patterns_;                  // id = index + 1
+  std::map<std::uint32_t, std::size_t> children_;  // patterns per parent (0: top level)
   std::vector<float> scratch_;
 };
 
@@ -265,8 +272,13 @@ class organizer_core {
   /// Stops sending work to `id`; with an heir, the heir takes its patterns and statistics.
   void retire(broker::agent_id id, broker::agent_id heir, std::string reason,
               boost::json::object details, sim_time now);
-  /// Forgets a route that was stopped.
-  void remove(broker::agent_id id) { routes_.erase(id); }
+  /// Forgets a route that was stopped (its results of the window still count in the analysis).
+  void remove(broker::agent_id id) {
+    if (const auto it = routes_.find(id); it != routes_.end()) {
+      departed_.add(it->second.window);
+      routes_.erase(it);
+    }
+  }
 
   /// Specialists alive (spawned, not retiring).
   [[nodiscard]] std::size_t specialists() const;
@@ -290,6 +302,7 @@ class organizer_core {
   /// What pruned specialists showed, by (pattern, backend): judged backends stay judged.
   std::map<std::pair<std::uint32_t, std::string>, outcome_stats> tried_;
   outcome_stats committees_;            // committee results in the analysis window
+  outcome_stats departed_;              // window results of routes removed since
   std::set<broker::agent_id> pruning_;  // routes the analysis under way recommends pruning
 };
 
