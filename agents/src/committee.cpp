@@ -44,7 +44,7 @@ void committee::handle(broker::envelope& env, engine::context& ctx) {
                                      {"chair", setup_.names.front()},
                                      {"reason", "task " + std::to_string(broker::raw(task.task)) +
                                                     " has complexity at or above " +
-                                                    two_places(setup_.policy.complexity)}});
+                                                    fixed(setup_.policy.complexity)}});
                       ask_all(ctx);
                     },
                     [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
@@ -168,7 +168,7 @@ void committee::dissolve(engine::context& ctx, bool ok, std::int32_t answer, dou
                    {"options", task.options},
                    {"last_answer", answer},
                    {"corrections", revisions_},
-                   {"reason", "the committee's synthesis had support " + two_places(support) +
+                   {"reason", "the committee's synthesis had support " + fixed(support) +
                                   " under the gate after " + std::to_string(revisions_) +
                                   " revisions; handed to humans"}});
   }

@@ -152,7 +152,7 @@ bool organizer::maybe_committee(std::uint64_t id, engine::context& ctx) {
              .kind = "committee",
              .tag = committee_tag | id,
              .reason = "task " + std::to_string(broker::raw(t.task)) + " (complexity " +
-                       two_places(t.complexity) + ") needs a committee",
+                       fixed(t.complexity) + ") needs a committee",
              .details = {{"task", broker::raw(t.task)},
                          {"complexity", t.complexity},
                          {"threshold", policy.complexity},

@@ -7,21 +7,16 @@
 #include "colony/agents/organizer.hpp"
 #include "colony/base/assert.hpp"
 #include "params.hpp"
+#include "task_job.hpp"
 
 namespace colony::agents {
 namespace {
 
-using namespace detail;  // parameter shorthands
+using namespace detail;  // parameter shorthands, fixed()
 using boost::json::object;
 
 double seconds(sim_time t) {
   return static_cast<double>(t) / static_cast<double>(sec);
-}
-
-std::string fixed(double x, int digits = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
 }
 
 template <class Map>

@@ -41,9 +41,9 @@ std::string text(const boost::json::object& p, std::string_view key) {
   return std::string(p.at(key).as_string());
 }
 
-std::string two_places(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", x);
+std::string fixed(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
   return buf;
 }
 

@@ -63,8 +63,8 @@ struct vote_result {
 /// lower option, so the result never depends on arrival order.
 vote_result vote(const std::vector<std::pair<std::int32_t, double>>& answers, bool weighted);
 
-/// `x` rounded to two decimals ("0.75"), for reasons written to the event log.
-std::string two_places(double x);
+/// `x` rounded to `digits` decimals ("0.75"), for reasons written to the event log.
+std::string fixed(double x, int digits = 2);
 
 /// Reads a typed parameter that the loader has checked and filled in.
 double number(const boost::json::object& p, std::string_view key);
