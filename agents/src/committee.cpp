@@ -27,6 +27,10 @@ void committee::handle(broker::envelope& env, engine::context& ctx) {
                       }
                       busy_ = true;
                       work_.request = std::move(env);
+                      if (answered_ > 0) {  // a standing committee takes its next task
+                        ask_all(ctx);
+                        return;
+                      }
                       const auto& task = work_.task();
                       boost::json::array members, names;
                       for (std::size_t i = 0; i < setup_.members.size(); ++i) {
@@ -42,6 +46,7 @@ void committee::handle(broker::envelope& env, engine::context& ctx) {
                                      {"members", std::move(members)},
                                      {"member_names", std::move(names)},
                                      {"chair", setup_.names.front()},
+                                     {"standing", setup_.standing},
                                      {"reason", "task " + std::to_string(broker::raw(task.task)) +
                                                     " has complexity at or above " +
                                                     fixed(setup_.policy.complexity)}});
@@ -143,7 +148,8 @@ void committee::conclude_round(engine::context& ctx) {
 void committee::dissolve(engine::context& ctx, bool ok, std::int32_t answer, double confidence,
                          const std::string& outcome, double support) {
   const auto& task = work_.task();
-  ctx.log_event("committee_dissolved",
+  // A standing committee reports each task as answered; a one-task committee dissolves with it.
+  ctx.log_event(setup_.standing ? "committee_answered" : "committee_dissolved",
                 {{"committee", broker::raw(ctx.self())},
                  {"task", broker::raw(task.task)},
                  {"outcome", outcome},
@@ -183,7 +189,28 @@ void committee::dissolve(engine::context& ctx, bool ok, std::int32_t answer, dou
   r.error = ok ? "" : outcome == "escalated" ? "escalated" : outcome;
   r.via = "committee";
   ctx.reply(work_.request, std::move(r));
-  ctx.stop(ctx.self(), {.reason = "dissolved: " + outcome});
+  ++answered_;
+  if (!setup_.standing) {
+    ctx.stop(ctx.self(), {.reason = "dissolved: " + outcome});
+    return;
+  }
+  // Ready for the next task.
+  work_ = {};
+  busy_ = false;
+  std::fill(said_.begin(), said_.end(), contribution{});
+  pending_.clear();
+  round_ = 0;
+  revisions_ = 0;
+}
+
+void committee::on_stop(engine::context& ctx) {
+  if (!setup_.standing) return;
+  ctx.log_event("committee_dissolved",
+                {{"committee", broker::raw(ctx.self())},
+                 {"outcome", "stood down"},
+                 {"tasks", static_cast<std::uint64_t>(answered_)},
+                 {"reason", "a standing committee stood down by its organizer after " +
+                                std::to_string(answered_) + " tasks"}});
 }
 
 }  // namespace colony::agents::detail

@@ -18,12 +18,16 @@ struct committee_setup {
   std::vector<std::string> names;         ///< same order
   std::string pattern;                    ///< the task's pattern, for the log
   decltype(organizer_policy::committee) policy;
+  /// A standing committee of the pool: it answers task after task (one at a time) and is
+  /// dissolved by its organizer; otherwise it dissolves after its one task.
+  bool standing = false;
 };
 
 class committee final : public engine::actor, public topology_probe {
  public:
   explicit committee(committee_setup s);
   void handle(broker::envelope& env, engine::context& ctx) override;
+  void on_stop(engine::context& ctx) override;
   void edges(std::vector<edge_count>& out) const override;
 
  private:
@@ -47,6 +51,7 @@ class committee final : public engine::actor, public topology_probe {
   std::unordered_map<std::uint64_t, std::size_t> pending_;  // correlation -> member
   std::uint32_t round_ = 0;  // 0: first answers; then discussion rounds
   std::uint32_t revisions_ = 0;
+  std::uint64_t answered_ = 0;  // tasks answered (a standing committee's count)
 };
 
 }  // namespace colony::agents::detail

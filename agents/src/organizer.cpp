@@ -44,24 +44,42 @@ void organizer::on_start(engine::context& ctx) {
 }
 
 void organizer::handle(broker::envelope& env, engine::context& ctx) {
-  broker::visit(
-      broker::overloaded{[&](msg::task_request&) { begin(env, ctx); },
-                         [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
-                         [&](msg::timeout& t) { settle(t.request, nullptr, ctx); },
-                         [&](msg::spawned& s) { on_spawned(s, ctx); },
-                         [&](msg::stopped& s) {
-                           made_.erase(s.who);
-                           sent_.erase(s.who);
-                           core_.remove(s.who);
-                         },
-                         [&](msg::tick& t) {
-                           if (t.what != analysis_tick) return;
-                           analyse(ctx);
-                           ctx.schedule(core_.policy().analysis.every, msg::tick{0, analysis_tick});
-                         },
-                         [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {},
-                         [](msg::dead_letter&) {}, [](msg::llm_call&) {}, [](msg::llm_reply&) {}},
-      env.payload);
+  broker::visit(broker::overloaded{[&](msg::task_request&) { begin(env, ctx); },
+                                   [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
+                                   [&](msg::timeout& t) { settle(t.request, nullptr, ctx); },
+                                   [&](msg::spawned& s) { on_spawned(s, ctx); },
+                                   [&](msg::stopped& s) { on_stopped(s.who); },
+                                   [&](msg::tick& t) { on_tick(t, ctx); }, [](msg::ping&) {},
+                                   [](msg::pong&) {}, [](msg::token&) {}, [](msg::dead_letter&) {},
+                                   [](msg::llm_call&) {}, [](msg::llm_reply&) {}},
+                env.payload);
+}
+
+void organizer::on_stopped(broker::agent_id who) {
+  made_.erase(who);
+  sent_.erase(who);
+  core_.remove(who);
+  std::uint32_t pattern = 0;
+  if (standing* st = find_standing(who, &pattern)) {
+    auto& stands = pool_[pattern];
+    stands.erase(stands.begin() + (st - stands.data()));
+  }
+}
+
+void organizer::on_tick(const msg::tick& t, engine::context& ctx) {
+  if (t.what == pool_tick) {
+    std::uint32_t pattern = 0;
+    standing* st = find_standing(broker::agent_id{t.id}, &pattern);
+    const auto idle = core_.policy().committee.pool_idle;
+    if (st != nullptr && !st->busy && ctx.now() - st->idle_since >= idle) {
+      stand_down(pattern, static_cast<std::size_t>(st - pool_[pattern].data()),
+                 "idle for " + format_duration(idle), ctx);
+    }
+    return;
+  }
+  if (t.what != analysis_tick) return;
+  analyse(ctx);
+  ctx.schedule(core_.policy().analysis.every, msg::tick{0, analysis_tick});
 }
 
 std::string organizer::pattern_name(std::uint32_t p) const {
@@ -137,6 +155,7 @@ bool organizer::maybe_committee(std::uint64_t id, engine::context& ctx) {
   if (members.empty()) return false;
   // A control group of eligible tasks goes to a single route, so that a run can compare.
   if (policy.control_share > 0 && ctx.random().bernoulli(policy.control_share)) return false;
+  if (policy.pool > 0 && use_pool(id, ctx)) return true;
   committee_setup setup;
   setup.members = members;
   core_.seat(members);  // no member is stopped while the committee may need it
@@ -144,6 +163,12 @@ bool organizer::maybe_committee(std::uint64_t id, engine::context& ctx) {
   for (const auto m : members) setup.names.push_back(core_.routes().at(m).name);
   setup.pattern = pattern_name(j.at.top);
   setup.policy = policy;
+  if (policy.pool > 0 && pool_[j.at.top].size() < policy.pool) {
+    // A new standing committee for this pattern; it takes this task first.
+    setup.standing = true;
+    pool_[j.at.top].push_back({broker::no_agent, members, true, 0});
+    standing_spawns_[id] = j.at.top;
+  }
   const std::string name = "committee_" + std::to_string(broker::raw(t.task));
   boost::json::array names;
   for (const auto& n : setup.names) names.emplace_back(n);
@@ -158,6 +183,50 @@ bool organizer::maybe_committee(std::uint64_t id, engine::context& ctx) {
                          {"threshold", policy.complexity},
                          {"members", std::move(names)}}});
   return true;
+}
+
+bool organizer::use_pool(std::uint64_t id, engine::context& ctx) {
+  job& j = jobs_.at(id);
+  auto& stands = pool_[j.at.top];
+  for (std::size_t i = 0; i < stands.size(); ++i) {
+    standing& st = stands[i];
+    if (st.busy || st.id == broker::no_agent) continue;
+    const bool intact = std::all_of(st.members.begin(), st.members.end(), [&](auto m) {
+      const route* r = core_.find(m);
+      return r != nullptr && !r->retiring;
+    });
+    if (!intact) {
+      stand_down(j.at.top, i, "a member was retired", ctx);
+      return use_pool(id, ctx);
+    }
+    st.busy = true;
+    core_.seat(st.members);
+    j.seats = st.members;
+    j.route = st.id;
+    send(id, st.id, ctx);
+    return true;
+  }
+  return false;
+}
+
+void organizer::stand_down(std::uint32_t pattern, std::size_t at, const std::string& why,
+                           engine::context& ctx) {
+  auto& stands = pool_[pattern];
+  const auto committee = stands[at].id;
+  stands.erase(stands.begin() + static_cast<std::ptrdiff_t>(at));
+  ctx.stop(committee, {.reason = "standing committee stood down: " + why});
+}
+
+organizer::standing* organizer::find_standing(broker::agent_id id, std::uint32_t* pattern) {
+  if (id == broker::no_agent) return nullptr;
+  for (auto& [p, stands] : pool_) {
+    for (auto& st : stands) {
+      if (st.id != id) continue;
+      if (pattern != nullptr) *pattern = p;
+      return &st;
+    }
+  }
+  return nullptr;
 }
 
 void organizer::dispatch(std::uint64_t id, engine::context& ctx) {
@@ -224,6 +293,18 @@ void organizer::settle(broker::correlation_id corr, const msg::task_result* r,
   ctx.reply(j.work.request, std::move(out));
   const auto route = j.route;
   jobs_.erase(id);
+  std::uint32_t pattern = 0;
+  if (standing* st = find_standing(route, &pattern); st != nullptr) {
+    if (r == nullptr) {
+      // It may still be working on the task it was given: it cannot take another.
+      stand_down(pattern, static_cast<std::size_t>(st - pool_[pattern].data()),
+                 "its task timed out at the organizer", ctx);
+    } else {
+      st->busy = false;
+      st->idle_since = ctx.now();
+      ctx.schedule(core_.policy().committee.pool_idle, msg::tick{broker::raw(route), pool_tick});
+    }
+  }
   retire_if_drained(route, ctx);
   for (const auto m : seats) retire_if_drained(m, ctx);
   const auto every = core_.policy().analysis.every_tasks;
@@ -234,6 +315,19 @@ void organizer::on_spawned(const msg::spawned& s, engine::context& ctx) {
   if ((s.tag & committee_tag) != 0) {
     const std::uint64_t id = s.tag & ~committee_tag;
     if (jobs_.count(id) == 0) return;
+    if (const auto sp = standing_spawns_.find(id); sp != standing_spawns_.end()) {
+      auto& stands = pool_[sp->second];
+      const auto it = std::find_if(stands.begin(), stands.end(),
+                                   [](const standing& st) { return st.id == broker::no_agent; });
+      if (it != stands.end()) {
+        if (s.child == broker::no_agent) {
+          stands.erase(it);
+        } else {
+          it->id = s.child;
+        }
+      }
+      standing_spawns_.erase(sp);
+    }
     if (s.child == broker::no_agent) {  // could not form: a single route takes it
       job& j = jobs_.at(id);
       core_.unseat(j.seats);

@@ -27,6 +27,7 @@ class organizer final : public engine::actor, public organizer_probe {
 
  private:
   static constexpr std::uint32_t analysis_tick = 1;
+  static constexpr std::uint32_t pool_tick = 2;  // tick.id: the standing committee to check
   static constexpr std::uint64_t committee_tag = std::uint64_t{1} << 63;
 
   struct job {
@@ -37,7 +38,21 @@ class organizer final : public engine::actor, public organizer_probe {
     std::vector<broker::agent_id> seats;  // committee members, when a committee has it
   };
 
+  // A standing committee of the pool (committee.pool > 0).
+  struct standing {
+    broker::agent_id id = broker::no_agent;  // no_agent while it is being spawned
+    std::vector<broker::agent_id> members;
+    bool busy = true;
+    sim_time idle_since = 0;
+  };
+
   void begin(broker::envelope& env, engine::context& ctx);
+  void on_stopped(broker::agent_id who);
+  void on_tick(const msg::tick& t, engine::context& ctx);
+  bool use_pool(std::uint64_t id, engine::context& ctx);
+  void stand_down(std::uint32_t pattern, std::size_t at, const std::string& why,
+                  engine::context& ctx);
+  standing* find_standing(broker::agent_id id, std::uint32_t* pattern = nullptr);
   void dispatch(std::uint64_t id, engine::context& ctx);
   void send(std::uint64_t id, broker::agent_id to, engine::context& ctx);
   void settle(broker::correlation_id corr, const msg::task_result* r, engine::context& ctx);
@@ -61,6 +76,8 @@ class organizer final : public engine::actor, public organizer_probe {
   std::map<broker::agent_id, made_agent> made_;       // alive agents it made
   std::map<broker::agent_id, std::uint64_t> sent_;    // requests per route or committee
   std::uint64_t results_since_analysis_ = 0;
+  std::map<std::uint32_t, std::vector<standing>> pool_;     // by pattern
+  std::map<std::uint64_t, std::uint32_t> standing_spawns_;  // job -> pattern, while spawning
 };
 
 }  // namespace colony::agents::detail

@@ -150,7 +150,12 @@ const std::vector<kind_spec>& policy_sections() {
                                   "extra rounds when the gate fails, before escalating"),
                     positive_duration_param("timeout", "10min", "how long a member may take"),
                     number_param("control_share", 0, 0, 1,
-                                 "share of eligible tasks sent to a single route, to compare")},
+                                 "share of eligible tasks sent to a single route, to compare"),
+                    integer_param("pool", 0, 0, 100,
+                                  "standing (pre-warmed) committees kept per recurring pattern; "
+                                  "0: a new committee for every task"),
+                    positive_duration_param("pool_idle", "1h",
+                                            "a standing committee idle this long stands down")},
          .check = [](const object& p, const std::vector<std::string>&) {
            std::vector<param_problem> out;
            if (p.at("min_size").to_number<std::int64_t>() >
@@ -227,6 +232,8 @@ organizer_policy organizer_policy::from_json(const object& policies) {
   p.committee.max_revisions = static_cast<std::uint32_t>(whole(c, "max_revisions", 1));
   p.committee.timeout = whole(c, "timeout", p.committee.timeout);
   p.committee.control_share = num(c, "control_share", p.committee.control_share);
+  p.committee.pool = static_cast<std::uint32_t>(whole(c, "pool", 0));
+  p.committee.pool_idle = whole(c, "pool_idle", p.committee.pool_idle);
   const auto& a = section(policies, "analysis");
   p.analysis.every = whole(a, "every", p.analysis.every);
   p.analysis.every_tasks = static_cast<std::uint64_t>(whole(a, "every_tasks", 0));

@@ -246,11 +246,69 @@ TEST(Committee, CommitteesFormDissolveAndBeatASingleAgent) {
   fs::remove_all(r.dir);
 }
 
+// With a pool, standing committees take task after task of their pattern and stand down when
+// idle; nothing else changes for the tasks.
+TEST(Committee, StandingCommitteesServeManyTasksAndStandDownWhenIdle) {
+  const auto r = run_scenario("committee",
+                              "--set policies.committee.pool=2 --set "
+                              "policies.committee.pool_idle=30min");
+  expect_accounting(r.summary);
+  const auto formed = r.of_type("committee_formed");
+  const auto answered = r.of_type("committee_answered");
+  const auto dissolved = r.of_type("committee_dissolved");
+  // Standing committees; when all of a pattern's are busy, a one-task committee forms as
+  // before and dissolves with its task.
+  std::set<std::int64_t> standing, one_off;
+  for (const auto& f : formed) {
+    (f.at("standing").as_bool() ? standing : one_off).insert(f.at("committee").as_int64());
+  }
+  ASSERT_FALSE(standing.empty());
+  EXPECT_GT(answered.size(), 10 * standing.size()) << "standing committees are reused";
+  for (const auto& a : answered) EXPECT_TRUE(standing.count(a.at("committee").as_int64()));
+  for (const auto& d : dissolved) {
+    const auto who = d.at("committee").as_int64();
+    if (standing.count(who) != 0) {
+      EXPECT_EQ(text(d, "outcome"), "stood down");
+    } else {
+      EXPECT_TRUE(one_off.count(who));
+      EXPECT_NE(text(d, "outcome"), "stood down");
+    }
+  }
+  EXPECT_EQ(
+      answered.size() + one_off.size(),
+      u64(r.summary.at("by_family").as_object().at("design_review").as_object(), "completed") +
+          u64(r.summary.at("by_family").as_object().at("design_review").as_object(), "escalated") -
+          u64(r.summary.at("by_family")
+                  .as_object()
+                  .at("design_review")
+                  .as_object()
+                  .at("by_path")
+                  .as_object()
+                  .at("single")
+                  .as_object(),
+              "completed"))
+      << "every committee task is answered once, by a standing or a one-task committee";
+  const auto& complex = r.summary.at("by_family")
+                            .as_object()
+                            .at("design_review")
+                            .as_object()
+                            .at("by_path")
+                            .as_object();
+  EXPECT_GT(num(complex.at("committee").as_object(), "success_rate"),
+            num(complex.at("single").as_object(), "success_rate") + 0.1);
+  fs::remove_all(r.dir);
+}
+
 // The determinism contract, for whole runs with structural change.
 TEST(SelfOrganization, WholeRunsAreByteIdenticalForOneAndTwoThreads) {
-  for (const std::string name : {"emergent_specialization", "redundant_validators", "committee"}) {
-    const auto one = run_scenario(name, "--threads 1");
-    const auto two = run_scenario(name, "--threads 2");
+  const std::vector<std::pair<std::string, std::string>> runs = {
+      {"emergent_specialization", ""},
+      {"redundant_validators", ""},
+      {"committee", ""},
+      {"committee", "--set policies.committee.pool=2 --set policies.committee.pool_idle=30min"}};
+  for (const auto& [name, extra] : runs) {
+    const auto one = run_scenario(name, "--threads 1 " + extra);
+    const auto two = run_scenario(name, "--threads 2 " + extra);
     for (const char* f : {"events.jsonl", "metrics.csv", "topology.jsonl"}) {
       const auto a = read_file(one.dir / f);
       EXPECT_FALSE(a.empty()) << name << " " << f;

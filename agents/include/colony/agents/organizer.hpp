@@ -79,6 +79,8 @@ struct organizer_policy {
     std::uint32_t max_revisions = 1;
     sim_time timeout = 10 * minute;
     double control_share = 0;
+    std::uint32_t pool = 0;     ///< standing committees kept per pattern (0: none)
+    sim_time pool_idle = hour;  ///< a standing committee idle this long stands down
   } committee;
   struct {
     sim_time every = 6 * hour;
