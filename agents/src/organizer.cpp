@@ -83,8 +83,7 @@ void organizer::on_tick(const msg::tick& t, engine::context& ctx) {
 }
 
 std::string organizer::pattern_name(std::uint32_t p) const {
-  const auto& name = core_.patterns().at(p).name;
-  return name.empty() ? "#" + std::to_string(p) : name;
+  return core_.patterns().label(p);
 }
 
 void organizer::begin(broker::envelope& env, engine::context& ctx) {
@@ -139,8 +138,6 @@ void organizer::maybe_spawn(const pattern_book::placement& at, engine::context& 
                           .tag = tag,
                           .reason = d->reason,
                           .details = d->details};
-  o.details["backend"] = backend.name;
-  if (d->parent != broker::no_agent) o.details["parent_specialist"] = broker::raw(d->parent);
   if (!locale_.empty()) o.groups.push_back(locale_);
   ctx.spawn([kind, c] { return kind->make(c); }, std::move(o));
   spawning_.emplace(tag, std::move(*d));

@@ -333,6 +333,11 @@ void pattern_book::name(std::uint32_t id) {
   p.name = candidate;
 }
 
+std::string pattern_book::label(std::uint32_t id) const {
+  const auto& name = at(id).name;
+  return name.empty() ? "#" + std::to_string(id) : name;
+}
+
 void outcome_stats::add(const outcome_stats& o) {
   assigned += o.assigned;
   n += o.n;
@@ -463,7 +468,7 @@ object organizer_core::preference(std::uint32_t p) const {
   const auto r = routes_.find(it->second);
   if (r == routes_.end()) return o;
   const auto s = r->second.by_pattern.find(p);
-  o["pattern"] = patterns_.at(p).name.empty() ? "#" + std::to_string(p) : patterns_.at(p).name;
+  o["pattern"] = patterns_.label(p);
   o["to"] = broker::raw(r->first);
   o["to_name"] = r->second.name;
   if (s != r->second.by_pattern.end()) {
@@ -733,8 +738,7 @@ bool organizer_core::dominated(const route& r, object& numbers) const {
       if (no_better && (dearer || slower)) {
         beaten = true;
         if (!numbers.contains("rival")) {
-          numbers["pattern"] =
-              patterns_.at(p).name.empty() ? "#" + std::to_string(p) : patterns_.at(p).name;
+          numbers["pattern"] = patterns_.label(p);
           numbers["rival"] = broker::raw(id);
           numbers["rival_name"] = rival.name;
           numbers["quality"] = s.mean_quality();

@@ -276,14 +276,16 @@ boost::json::object scenario_run::snapshot(std::string_view at, sim_time t) {
   for (const auto org : organizers_) {
     const auto* probe = dynamic_cast<const agents::organizer_probe*>(rt_.inspect(org));
     if (probe == nullptr) continue;
+    // What an organizer makes joins its locale.
+    const auto maker =
+        std::find_if(nodes_.begin(), nodes_.end(), [&](const node& n) { return n.id == org; });
+    const std::string locale = maker != nodes_.end() ? maker->locale : "";
     for (const auto& m : probe->made()) {
       if (!rt_.alive(m.id)) continue;
-      const auto locale =
-          std::find_if(nodes_.begin(), nodes_.end(), [&](const node& n) { return n.id == org; });
       agents_out.push_back({{"id", broker::raw(m.id)},
                             {"name", m.name},
                             {"kind", m.kind},
-                            {"locale", locale != nodes_.end() ? locale->locale : ""},
+                            {"locale", locale},
                             {"backend", m.backend},
                             {"parent", broker::raw(m.parent)},
                             {"born", m.born},

@@ -230,62 +230,61 @@ TEST(OrganizerRouting, CheapestRouteMeetingTheTargetWins) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(core.choose(p, 0, rand, changed), agent_id{2});
 }
 
-TEST(OrganizerRouting, BestQualityWinsWhenNoneMeetsTheTarget) {
-  organizer_core core(test_policy(), {});
-  const auto p = core.observe(stats_texts[0], "s", "s", 0).top;
-  core.add_route(general(1));
-  core.add_route(general(2));
-  engine::rng rand(1);
+// Two general routes on one pattern, each tried min_trials (3) times already, so the next
+// choice exploits.
+struct two_tried_routes {
+  two_tried_routes() {
+    p = core.observe(stats_texts[0], "s", "s", 0).top;
+    core.add_route(general(1));
+    core.add_route(general(2));
+    for (int i = 0; i < 6; ++i) core.choose(p, 0, rand, changed);
+  }
+  agent_id choose() { return core.choose(p, 0, rand, changed); }
+
+  organizer_core core{test_policy(), {}};
+  std::uint32_t p = 0;
+  engine::rng rand{1};
   std::uint32_t changed = 0;
-  for (int i = 0; i < 6; ++i) core.choose(p, 0, rand, changed);
-  feed(core, 1, p, 3, 0.60, 0.001);
-  feed(core, 2, p, 3, 0.70, 0.050);
-  EXPECT_EQ(core.choose(p, 0, rand, changed), agent_id{2});
+};
+
+TEST(OrganizerRouting, BestQualityWinsWhenNoneMeetsTheTarget) {
+  two_tried_routes t;
+  feed(t.core, 1, t.p, 3, 0.60, 0.001);
+  feed(t.core, 2, t.p, 3, 0.70, 0.050);
+  EXPECT_EQ(t.choose(), agent_id{2});
 }
 
 TEST(OrganizerRouting, PreferredRouteStaysWithinSwitchMarginAndChangesBeyondIt) {
-  organizer_core core(test_policy(), {});  // switch_margin 0.05
-  const auto p = core.observe(stats_texts[0], "s", "s", 0).top;
-  core.add_route(general(1));
-  core.add_route(general(2));
-  engine::rng rand(1);
-  std::uint32_t changed = 0;
-  for (int i = 0; i < 6; ++i) core.choose(p, 0, rand, changed);
-  feed(core, 1, p, 3, 0.9, 0.010);
-  feed(core, 2, p, 3, 0.9, 0.011);
-  EXPECT_EQ(core.choose(p, 0, rand, changed), agent_id{1});
-  EXPECT_EQ(changed, 0u);  // the first preference is no change
+  two_tried_routes t;  // switch_margin 0.05
+  feed(t.core, 1, t.p, 3, 0.9, 0.010);
+  feed(t.core, 2, t.p, 3, 0.9, 0.011);
+  EXPECT_EQ(t.choose(), agent_id{1});
+  EXPECT_EQ(t.changed, 0u);  // the first preference is no change
 
   // Route 2 becomes 2.5% cheaper: (0.033 + 3 x 0.0085) / 6 = 0.00975.
-  feed(core, 2, p, 3, 0.9, 0.0085);
-  ASSERT_NEAR(core.find(agent_id{2})->by_pattern[p].mean_cost(), 0.00975, 1e-12);
-  EXPECT_EQ(core.choose(p, 0, rand, changed), agent_id{1});
-  EXPECT_EQ(changed, 0u);
+  feed(t.core, 2, t.p, 3, 0.9, 0.0085);
+  ASSERT_NEAR(t.core.find(agent_id{2})->by_pattern[t.p].mean_cost(), 0.00975, 1e-12);
+  EXPECT_EQ(t.choose(), agent_id{1});
+  EXPECT_EQ(t.changed, 0u);
 
   // Route 2 becomes 26% cheaper: (0.0585 + 6 x 0.005) / 12 = 0.007375.
-  feed(core, 2, p, 6, 0.9, 0.005);
-  EXPECT_EQ(core.choose(p, 0, rand, changed), agent_id{2});
-  EXPECT_EQ(changed, p);
-  EXPECT_EQ(core.preference(p).at("to").as_uint64(), 2u);
-  EXPECT_EQ(core.choose(p, 0, rand, changed), agent_id{2});
-  EXPECT_EQ(changed, 0u);
+  feed(t.core, 2, t.p, 6, 0.9, 0.005);
+  EXPECT_EQ(t.choose(), agent_id{2});
+  EXPECT_EQ(t.changed, t.p);
+  EXPECT_EQ(t.core.preference(t.p).at("to").as_uint64(), 2u);
+  EXPECT_EQ(t.choose(), agent_id{2});
+  EXPECT_EQ(t.changed, 0u);
 }
 
 TEST(OrganizerRouting, PreferredRouteBelowTargetDoesNotHoldOn) {
-  organizer_core core(test_policy(), {});
-  const auto p = core.observe(stats_texts[0], "s", "s", 0).top;
-  core.add_route(general(1));
-  core.add_route(general(2));
-  engine::rng rand(1);
-  std::uint32_t changed = 0;
-  for (int i = 0; i < 6; ++i) core.choose(p, 0, rand, changed);
-  feed(core, 1, p, 3, 0.9, 0.010);
-  feed(core, 2, p, 3, 0.9, 0.0101);
-  EXPECT_EQ(core.choose(p, 0, rand, changed), agent_id{1});
+  two_tried_routes t;
+  feed(t.core, 1, t.p, 3, 0.9, 0.010);
+  feed(t.core, 2, t.p, 3, 0.9, 0.0101);
+  EXPECT_EQ(t.choose(), agent_id{1});
   // Route 1 now misses the target: route 2, barely dearer than it was, takes over.
-  feed(core, 1, p, 6, 0.4, 0.010);
-  EXPECT_EQ(core.choose(p, 0, rand, changed), agent_id{2});
-  EXPECT_EQ(changed, p);
+  feed(t.core, 1, t.p, 6, 0.4, 0.010);
+  EXPECT_EQ(t.choose(), agent_id{2});
+  EXPECT_EQ(t.changed, t.p);
 }
 
 TEST(OrganizerRouting, RetiringRoutesAreNeverChosen) {

@@ -138,6 +138,8 @@ class pattern_book {
   [[nodiscard]] double similarity(std::uint32_t a, std::uint32_t b) const;
   /// Names pattern `id` after its main family, unique among detected patterns.
   void name(std::uint32_t id);
+  /// Its name, or "#<id>" while it has none: how events refer to a pattern.
+  [[nodiscard]] std::string label(std::uint32_t id) const;
 
  private:
   std::uint32_t place(std::span<const float> v, std::uint32_t parent, double threshold);
