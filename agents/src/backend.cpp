@@ -67,6 +67,10 @@ call_outcome simulate_call(const backend_profile& p, const msg::llm_call& c, eng
   // shifts the stream for the next.
   call_outcome out;
   out.service = draw_latency(p.latency, r);
+  if (c.latency_scale != 1.0) {
+    out.service = static_cast<sim_time>(
+        std::llround(static_cast<double>(out.service) * std::max(c.latency_scale, 0.0)));
+  }
   const bool fails = r.bernoulli(p.failure_rate);
   const double p_correct = correct_probability(p, c);
   out.correct = r.bernoulli(p_correct);
@@ -82,7 +86,7 @@ call_outcome simulate_call(const backend_profile& p, const msg::llm_call& c, eng
     return out;
   }
   out.ok = true;
-  out.tokens_out = p.tokens_out;
+  out.tokens_out = scaled(p.tokens_out, c.output_scale);
   out.cost = out.tokens_in / 1000.0 * p.price_in + out.tokens_out / 1000.0 * p.price_out;
   if (out.correct || c.options < 2 || c.truth < 0) {
     out.answer = c.truth;
@@ -99,20 +103,22 @@ call_outcome simulate_call(const backend_profile& p, const msg::llm_call& c, eng
 backend_actor::backend_actor(backend_profile profile) : profile_(std::move(profile)) {}
 
 void backend_actor::handle(broker::envelope& env, engine::context& ctx) {
-  broker::visit(broker::overloaded{
-                    [&](msg::llm_call&) { accept(env, ctx); },
-                    [&](msg::tick& t) {
-                      if (t.what == service_done) {
-                        finish(t.id, ctx);
-                      } else if (t.what == deadline) {
-                        expire(t.id, ctx);
-                      }
-                    },
-                    // Nothing else is addressed to a backend; what arrives anyway is ignored.
-                    [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {}, [](msg::timeout&) {},
-                    [](msg::spawned&) {}, [](msg::stopped&) {}, [](msg::dead_letter&) {},
-                    [](msg::task_request&) {}, [](msg::task_result&) {}, [](msg::llm_reply&) {}},
-                env.payload);
+  broker::visit(
+      broker::overloaded{
+          [&](msg::llm_call&) { accept(env, ctx); },
+          [&](msg::tick& t) {
+            if (t.what == service_done) {
+              finish(t.id, ctx);
+            } else if (t.what == deadline) {
+              expire(t.id, ctx);
+            }
+          },
+          // Nothing else is addressed to a backend; what arrives anyway is ignored.
+          [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {}, [](msg::timeout&) {},
+          [](msg::spawned&) {}, [](msg::stopped&) {}, [](msg::dead_letter&) {},
+          [](msg::task_request&) {}, [](msg::task_result&) {}, [](msg::llm_reply&) {},
+          [](msg::library_query&) {}, [](msg::library_answer&) {}, [](msg::library_report&) {}},
+      env.payload);
 }
 
 void backend_actor::accept(broker::envelope& env, engine::context& ctx) {

@@ -107,7 +107,9 @@ void register_all() {
   std::vector<kind_spec> kinds;
   kinds.push_back(
       {.name = "specialist",
-       .doc = "Answers tasks with its backend. With samples > 1 it asks k times and votes "
+       .doc = "Answers tasks with its backend, searching the solution library first when the run "
+              "has one (reuse, adapt or generate by the best similarity). With samples > 1 it asks "
+              "k times and votes "
               "(self-consistency). Failed calls are retried with exponential backoff; a circuit "
               "breaker stops calling a failing backend for a while. When it cannot answer well "
               "enough it hands the task to its links in order (fallbacks), or escalates.",
@@ -125,7 +127,10 @@ void register_all() {
                                           "how long to wait for the backend"),
                   integer_param("breaker_failures", 5, 0, 1000,
                                 "consecutive failures that open the circuit (0: no breaker)"),
-                  duration_param("breaker_cooldown", "30s", "how long the circuit stays open")},
+                  duration_param("breaker_cooldown", "30s", "how long the circuit stays open"),
+                  bool_param("use_library", true,
+                             "search the run's solution library first, for tasks whose family "
+                             "has a solution (docs/library.md)")},
        .make = maker<detail::specialist>()});
   kinds.push_back(
       {.name = "router",

@@ -56,7 +56,8 @@ void committee::handle(broker::envelope& env, engine::context& ctx) {
                     [&](msg::timeout& t) { settle(t.request, nullptr, ctx); }, [](msg::tick&) {},
                     [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {}, [](msg::spawned&) {},
                     [](msg::stopped&) {}, [](msg::dead_letter&) {}, [](msg::llm_call&) {},
-                    [](msg::llm_reply&) {}},
+                    [](msg::llm_reply&) {}, [](msg::library_query&) {}, [](msg::library_answer&) {},
+                    [](msg::library_report&) {}},
                 env.payload);
 }
 

@@ -20,6 +20,8 @@ std::string join_links(const std::vector<std::string>& links) {
 
 organizer::organizer(const agent_config& c)
     : locale_(c.locale),
+      library_(c.library),
+      library_rules_(c.library_rules),
       core_(organizer_policy::from_json(c.policies), c.backends),
       timeout_(integer(c.params, "forward_timeout")) {
   for (std::size_t i = 0; i < c.links.size(); ++i) {
@@ -44,15 +46,17 @@ void organizer::on_start(engine::context& ctx) {
 }
 
 void organizer::handle(broker::envelope& env, engine::context& ctx) {
-  broker::visit(broker::overloaded{[&](msg::task_request&) { begin(env, ctx); },
-                                   [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
-                                   [&](msg::timeout& t) { settle(t.request, nullptr, ctx); },
-                                   [&](msg::spawned& s) { on_spawned(s, ctx); },
-                                   [&](msg::stopped& s) { on_stopped(s.who); },
-                                   [&](msg::tick& t) { on_tick(t, ctx); }, [](msg::ping&) {},
-                                   [](msg::pong&) {}, [](msg::token&) {}, [](msg::dead_letter&) {},
-                                   [](msg::llm_call&) {}, [](msg::llm_reply&) {}},
-                env.payload);
+  broker::visit(
+      broker::overloaded{[&](msg::task_request&) { begin(env, ctx); },
+                         [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
+                         [&](msg::timeout& t) { settle(t.request, nullptr, ctx); },
+                         [&](msg::spawned& s) { on_spawned(s, ctx); },
+                         [&](msg::stopped& s) { on_stopped(s.who); },
+                         [&](msg::tick& t) { on_tick(t, ctx); }, [](msg::ping&) {},
+                         [](msg::pong&) {}, [](msg::token&) {}, [](msg::dead_letter&) {},
+                         [](msg::llm_call&) {}, [](msg::llm_reply&) {}, [](msg::library_query&) {},
+                         [](msg::library_answer&) {}, [](msg::library_report&) {}},
+      env.payload);
 }
 
 void organizer::on_stopped(broker::agent_id who) {
@@ -130,6 +134,8 @@ void organizer::maybe_spawn(const pattern_book::placement& at, engine::context& 
   c.locale = locale_;
   c.backend = backend.id;
   c.backend_name = backend.name;
+  c.library = library_;  // specialists it makes use the run's library like the others
+  c.library_rules = library_rules_;
   const kind_spec* kind = find_kind("specialist");
   c.params = with_defaults(*kind, core_.policy().spawn.specialist);
   const std::uint64_t tag = ++next_spawn_;

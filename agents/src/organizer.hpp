@@ -65,6 +65,8 @@ class organizer final : public engine::actor, public organizer_probe {
   [[nodiscard]] std::string pattern_name(std::uint32_t p) const;
 
   std::string locale_;
+  broker::agent_id library_;                             // the run's library (for spawns)
+  std::shared_ptr<const library_policy> library_rules_;  // its policy
   organizer_core core_;
   sim_time timeout_;
   std::uint64_t next_job_ = 0;

@@ -32,28 +32,6 @@ std::string most_common(const Map& counts) {
   return best;
 }
 
-double num(const object& o, std::string_view key, double def) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_number() ? v->to_number<double>() : def;
-}
-std::int64_t whole(const object& o, std::string_view key, std::int64_t def) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : def;
-}
-bool flag(const object& o, std::string_view key, bool def) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() ? v->as_bool() : def;
-}
-std::string word(const object& o, std::string_view key, std::string def) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : def;
-}
-const object& section(const object& policies, std::string_view name) {
-  static const object none;
-  const auto* v = policies.if_contains(name);
-  return v != nullptr && v->is_object() ? v->as_object() : none;
-}
-
 }  // namespace
 
 const std::vector<kind_spec>& policy_sections() {

@@ -34,4 +34,30 @@ inline param_spec bool_param(std::string name, bool def, std::string doc) {
   return {std::move(name), param_type::boolean, def, {}, {}, {}, std::move(doc)};
 }
 
+// Readers of a filled-in policy object (the loader has checked types and filled defaults; `def`
+// is used for objects made in code that leave a field out).
+inline double num(const boost::json::object& o, std::string_view key, double def) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_number() ? v->to_number<double>() : def;
+}
+inline std::int64_t whole(const boost::json::object& o, std::string_view key, std::int64_t def) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : def;
+}
+inline bool flag(const boost::json::object& o, std::string_view key, bool def) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_bool() ? v->as_bool() : def;
+}
+inline std::string word(const boost::json::object& o, std::string_view key, std::string def) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : def;
+}
+/// The object `name` of `policies`, or an empty one.
+inline const boost::json::object& section(const boost::json::object& policies,
+                                          std::string_view name) {
+  static const boost::json::object none;
+  const auto* v = policies.if_contains(name);
+  return v != nullptr && v->is_object() ? v->as_object() : none;
+}
+
 }  // namespace colony::agents::detail

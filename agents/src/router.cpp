@@ -30,25 +30,26 @@ void relay::edges(std::vector<edge_count>& out) const {
 }
 
 void relay::handle(broker::envelope& env, engine::context& ctx) {
-  broker::visit(
-      broker::overloaded{[&](msg::task_request&) {
-                           const std::uint64_t id = ++next_job_;
-                           jobs_[id].request = std::move(env);
-                           start(id, ctx);
-                         },
-                         [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
-                         [&](msg::llm_reply& r) { settle_check(env.correlation, &r, ctx); },
-                         [&](msg::timeout& t) {
-                           if (checks_.count(broker::raw(t.request)) != 0) {
-                             settle_check(t.request, nullptr, ctx);
-                           } else {
-                             settle(t.request, nullptr, ctx);
-                           }
-                         },
-                         [](msg::tick&) {}, [](msg::ping&) {}, [](msg::pong&) {},
-                         [](msg::token&) {}, [](msg::spawned&) {}, [](msg::stopped&) {},
-                         [](msg::dead_letter&) {}, [](msg::llm_call&) {}},
-      env.payload);
+  broker::visit(broker::overloaded{
+                    [&](msg::task_request&) {
+                      const std::uint64_t id = ++next_job_;
+                      jobs_[id].request = std::move(env);
+                      start(id, ctx);
+                    },
+                    [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
+                    [&](msg::llm_reply& r) { settle_check(env.correlation, &r, ctx); },
+                    [&](msg::timeout& t) {
+                      if (checks_.count(broker::raw(t.request)) != 0) {
+                        settle_check(t.request, nullptr, ctx);
+                      } else {
+                        settle(t.request, nullptr, ctx);
+                      }
+                    },
+                    [](msg::tick&) {}, [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {},
+                    [](msg::spawned&) {}, [](msg::stopped&) {}, [](msg::dead_letter&) {},
+                    [](msg::llm_call&) {}, [](msg::library_query&) {}, [](msg::library_answer&) {},
+                    [](msg::library_report&) {}},
+                env.payload);
 }
 
 void relay::forward(std::uint64_t id, std::size_t link, engine::context& ctx,

@@ -9,7 +9,8 @@
 namespace colony::agents::detail {
 
 specialist::specialist(const agent_config& c)
-    : backend_(c.backend),
+    : name_(c.name),
+      backend_(c.backend),
       backend_name_(c.backend_name),
       links_(c.links),
       samples_(static_cast<std::uint32_t>(integer(c.params, "samples"))),
@@ -21,6 +22,11 @@ specialist::specialist(const agent_config& c)
       call_timeout_(integer(c.params, "call_timeout")),
       breaker_failures_(static_cast<std::uint32_t>(integer(c.params, "breaker_failures"))),
       breaker_cooldown_(integer(c.params, "breaker_cooldown")),
+      library_(c.library_rules != nullptr && c.library_rules->enabled &&
+                       (!c.params.contains("use_library") || c.params.at("use_library").as_bool())
+                   ? c.library
+                   : broker::no_agent),
+      library_rules_(c.library_rules),
       fallbacks_made_(c.links.size(), 0) {}
 
 void specialist::edges(std::vector<edge_count>& out) const {
@@ -35,9 +41,12 @@ void specialist::handle(broker::envelope& env, engine::context& ctx) {
                     [&](msg::task_request&) { begin(env, ctx); },
                     [&](msg::llm_reply& r) { on_sample(env.correlation, &r, ctx); },
                     [&](msg::task_result& r) { on_fallback(env.correlation, &r, ctx); },
+                    [&](msg::library_answer& a) { on_library(env.correlation, &a, ctx); },
                     [&](msg::timeout& t) {
                       if (calls_.count(broker::raw(t.request)) != 0) {
                         on_sample(t.request, nullptr, ctx);
+                      } else if (queries_.count(broker::raw(t.request)) != 0) {
+                        on_library(t.request, nullptr, ctx);
                       } else {
                         on_fallback(t.request, nullptr, ctx);
                       }
@@ -46,7 +55,8 @@ void specialist::handle(broker::envelope& env, engine::context& ctx) {
                       if (t.what == retry_tick) retry(t.id, ctx);
                     },
                     [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {}, [](msg::spawned&) {},
-                    [](msg::stopped&) {}, [](msg::dead_letter&) {}, [](msg::llm_call&) {}},
+                    [](msg::stopped&) {}, [](msg::dead_letter&) {}, [](msg::llm_call&) {},
+                    [](msg::library_query&) {}, [](msg::library_report&) {}},
                 env.payload);
 }
 
@@ -58,8 +68,41 @@ void specialist::begin(broker::envelope& env, engine::context& ctx) {
     fall_back(id, ctx, "circuit open");
     return;
   }
+  const auto& t = j.work.task();
+  if (library_ != broker::no_agent && !t.solution.empty()) {
+    // Search first: the answer picks the path. A library that does not answer in time is
+    // treated as empty.
+    j.consulted = true;
+    const auto corr = ctx.request(library_, msg::library_query{t.task, t.text}, call_timeout_);
+    queries_.emplace(broker::raw(corr), id);
+    return;
+  }
+  start(id, ctx);
+}
+
+void specialist::start(std::uint64_t id, engine::context& ctx) {
+  job& j = jobs_.at(id);
   j.outstanding = samples_;
   for (std::uint32_t s = 0; s < samples_; ++s) call(id, 0, ctx);
+}
+
+void specialist::on_library(broker::correlation_id corr, const msg::library_answer* a,
+                            engine::context& ctx) {
+  auto it = queries_.find(broker::raw(corr));
+  if (it == queries_.end()) return;
+  const std::uint64_t id = it->second;
+  queries_.erase(it);
+  job& j = jobs_.at(id);
+  if (a != nullptr && !a->hits.empty()) {
+    j.similarity = a->hits.front().similarity;
+    j.tier = library_rules_->tier_for(j.similarity);
+    // Combining builds on the two best; the other paths on the best.
+    const std::size_t n = j.tier == library_tier::combine ? 2 : 1;
+    if (j.tier != library_tier::generate) {
+      j.used.assign(a->hits.begin(), a->hits.begin() + std::min(n, a->hits.size()));
+    }
+  }
+  start(id, ctx);
 }
 
 bool specialist::breaker_open(engine::context& ctx) {
@@ -94,8 +137,17 @@ void specialist::record_call(bool ok, engine::context& ctx) {
 }
 
 void specialist::call(std::uint64_t id, std::uint32_t attempt, engine::context& ctx) {
-  const auto& t = jobs_.at(id).work.task();
+  const job& j = jobs_.at(id);
+  const auto& t = j.work.task();
   msg::llm_call c{t.task, t.domain, t.difficulty, t.options, t.truth, 1.0, t.skill_bonus};
+  if (j.consulted) {
+    // The path's factors (docs/model.md): shorter, cheaper and likelier right with a good entry.
+    const auto& f = library_rules_->factors(j.tier);
+    c.tokens_scale = f.cost;
+    c.output_scale = f.cost;
+    c.latency_scale = f.latency;
+    if (!j.used.empty()) c.skill_bonus += f.skill_bonus * j.used.front().quality;
+  }
   const auto corr = ctx.request(backend_, std::move(c), call_timeout_);
   calls_.emplace(broker::raw(corr), pending_call{id, attempt});
   ++calls_made_;
@@ -108,7 +160,10 @@ void specialist::on_sample(broker::correlation_id corr, const msg::llm_reply* r,
   const pending_call pc = it->second;
   calls_.erase(it);
   job& j = jobs_.at(pc.job);
-  if (r != nullptr) j.work.charge(*r);
+  if (r != nullptr) {
+    j.work.charge(*r);
+    j.own_cost += r->cost;
+  }
   const bool ok = r != nullptr && r->ok;
   record_call(ok, ctx);
   if (ok) {
@@ -149,8 +204,7 @@ void specialist::conclude(std::uint64_t id, engine::context& ctx) {
     fall_back(id, ctx, gated ? "samples disagree" : "low confidence");
     return;
   }
-  j.work.answer(ctx, true, v.answer, confidence);
-  jobs_.erase(id);
+  finish(id, ctx, true, v.answer, confidence, {}, {}, true);
 }
 
 void specialist::fall_back(std::uint64_t id, engine::context& ctx, const std::string& why) {
@@ -166,8 +220,7 @@ void specialist::fall_back(std::uint64_t id, engine::context& ctx, const std::st
   }
   // Nowhere to go: disagreement escalates to humans; everything else is a failure.
   const bool escalate = why == "samples disagree" || why == "low confidence";
-  j.work.answer(ctx, false, -1, 0, escalate ? "escalated" : why);
-  jobs_.erase(id);
+  finish(id, ctx, false, -1, 0, escalate ? "escalated" : why, {}, false);
 }
 
 void specialist::on_fallback(broker::correlation_id corr, const msg::task_result* r,
@@ -179,11 +232,77 @@ void specialist::on_fallback(broker::correlation_id corr, const msg::task_result
   job& j = jobs_.at(id);
   if (r != nullptr) j.work.charge(*r);
   if (r != nullptr && (r->ok || r->error == "escalated")) {
-    j.work.answer(ctx, r->ok, r->answer, r->confidence, r->error, r->via);
-    jobs_.erase(id);
+    // Answered by a fallback: the library path did not produce this answer.
+    finish(id, ctx, r->ok, r->answer, r->confidence, r->error, r->via, false);
     return;
   }
   fall_back(id, ctx, r == nullptr ? "fallback timed out" : r->error);
+}
+
+namespace {
+
+// What an adaptation changed, in words: the values that differ, the logic, the entries combined.
+std::string changes(library_tier tier, const std::vector<msg::solution_ref>& used,
+                    const msg::task_request& t) {
+  if (used.empty() || tier == library_tier::reuse || tier == library_tier::generate) return {};
+  std::string out;
+  const auto add = [&out](const std::string& s) { out += (out.empty() ? "" : "; ") + s; };
+  const auto& base = used.front();
+  if (tier == library_tier::combine) {
+    std::string ids;
+    for (const auto& u : used) ids += (ids.empty() ? "#" : " and #") + std::to_string(u.id);
+    add("combined " + ids);
+  }
+  if (tier == library_tier::adapt_logic || tier == library_tier::combine) {
+    add(base.family == t.family ? "logic of " + t.family + " reworked"
+                                : "logic " + base.family + " -> " + t.family);
+  }
+  for (const auto& [k, v] : t.params) {
+    const auto it = base.params.find(k);
+    if (it == base.params.end()) {
+      add(k + ": (none) -> " + v);
+    } else if (it->second != v) {
+      add(k + ": " + it->second + " -> " + v);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// Answers the task and, when it consulted the library, tells the library what came of it: the
+// path, the entries used, and the solution written (stored on success unless reused as is).
+void specialist::finish(std::uint64_t id, engine::context& ctx, bool ok, std::int32_t answer,
+                        double confidence, std::string error, std::string via, bool own) {
+  job& j = jobs_.at(id);
+  if (j.consulted) {
+    const auto& t = j.work.task();
+    msg::library_report r;
+    r.task = t.task;
+    r.author = name_;
+    r.tier = std::string(to_string(j.tier));
+    r.similarity = j.similarity;
+    for (const auto& u : j.used) r.used.push_back(u.id);
+    // Only this agent's own answer counts: one a fallback gave did not come from the path.
+    r.ok = ok && own;
+    r.quality = confidence;
+    r.family = t.family;
+    r.domain = t.domain;
+    r.problem = t.text;
+    r.solution = t.solution;
+    r.params = t.params;
+    r.changes = changes(j.tier, j.used, t);
+    // Generating would have cost own_cost / factor (docs/model.md).
+    const double f = library_rules_->factors(j.tier).cost;
+    r.saved = f > 0 ? j.own_cost / f - j.own_cost : 0;
+    r.difficulty = t.difficulty;
+    r.options = t.options;
+    r.truth = t.truth;
+    r.answer = answer;
+    ctx.send(library_, std::move(r));
+  }
+  j.work.answer(ctx, ok, answer, confidence, std::move(error), std::move(via));
+  jobs_.erase(id);
 }
 
 }  // namespace colony::agents::detail

@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "colony/agents/library.hpp"
 #include "colony/agents/probe.hpp"
 #include "colony/engine/actor.hpp"
 #include "task_job.hpp"
@@ -24,6 +25,12 @@ class specialist final : public engine::actor, public topology_probe {
     std::vector<std::pair<std::int32_t, double>> answers;  // (answer, confidence) per sample
     std::uint32_t outstanding = 0;                         // samples not settled yet
     std::size_t next_link = 0;                             // next fallback to try
+    // The library path, when the task consulted the library.
+    bool consulted = false;
+    library_tier tier = library_tier::generate;
+    double similarity = 0;                        // best similarity found
+    std::vector<broker::msg::solution_ref> used;  // the entries the path builds on
+    double own_cost = 0;                          // spent on this agent's own backend calls
   };
   struct pending_call {
     std::uint64_t job;
@@ -31,6 +38,11 @@ class specialist final : public engine::actor, public topology_probe {
   };
 
   void begin(broker::envelope& env, engine::context& ctx);
+  void start(std::uint64_t id, engine::context& ctx);
+  void on_library(broker::correlation_id corr, const broker::msg::library_answer* a,
+                  engine::context& ctx);
+  void finish(std::uint64_t id, engine::context& ctx, bool ok, std::int32_t answer,
+              double confidence, std::string error, std::string via, bool own);
   void call(std::uint64_t id, std::uint32_t attempt, engine::context& ctx);
   void on_sample(broker::correlation_id corr, const msg::llm_reply* r, engine::context& ctx);
   void retry(std::uint64_t key, engine::context& ctx);
@@ -40,6 +52,7 @@ class specialist final : public engine::actor, public topology_probe {
   bool breaker_open(engine::context& ctx);
   void record_call(bool ok, engine::context& ctx);
 
+  std::string name_;
   broker::agent_id backend_;
   std::string backend_name_;
   std::vector<broker::agent_id> links_;
@@ -52,11 +65,14 @@ class specialist final : public engine::actor, public topology_probe {
   sim_time call_timeout_;
   std::uint32_t breaker_failures_;
   sim_time breaker_cooldown_;
+  broker::agent_id library_;                             // no_agent: none, or not used
+  std::shared_ptr<const library_policy> library_rules_;  // its thresholds and factors
 
   std::uint64_t next_job_ = 0;
   std::unordered_map<std::uint64_t, job> jobs_;
   std::unordered_map<std::uint64_t, pending_call> calls_;       // by correlation id
   std::unordered_map<std::uint64_t, std::uint64_t> fallbacks_;  // by correlation id -> job
+  std::unordered_map<std::uint64_t, std::uint64_t> queries_;    // library queries -> job
   std::uint64_t calls_made_ = 0;                                // requests to the backend
   std::vector<std::uint64_t> fallbacks_made_;                   // requests per link
   std::uint32_t consecutive_failures_ = 0;

@@ -21,6 +21,7 @@
 #include "colony/cli/scenario_run.hpp"
 #include "colony/scenarios/loader.hpp"
 #include "events_view.hpp"
+#include "library_view.hpp"
 #include "run_outputs.hpp"
 #include "topology_view.hpp"
 
@@ -99,6 +100,7 @@ struct run_flags {
   std::vector<std::string> sets;
   bool quiet = false;
   bool force = false;
+  std::string library;  // a saved library to start from ("" : an empty one)
 };
 
 int run_command(const run_flags& f, const std::vector<std::string>& argv) {
@@ -153,6 +155,7 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
       {"threads", f.threads},
       {"until_seconds", static_cast<double>(until > 0 ? until : s->run.duration) / sec},
       {"overrides", boost::json::value_from(f.sets)},
+      {"library_from", f.library.empty() ? "" : fs::absolute(f.library).string()},
       {"command", command},
       {"started", utc_now("%Y-%m-%dT%H:%M:%SZ")}};
   // The scenario as run, and the manifest, go out before the run: a killed run keeps them.
@@ -170,7 +173,9 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
                                       .threads = f.threads,
                                       .until = until,
                                       .events = &*events,
-                                      .snapshots = &snapshots});
+                                      .snapshots = &snapshots,
+                                      .library_dir = out,
+                                      .library_from = f.library});
   if (!run) {
     std::cerr << run.error().message << '\n';
     return exit_bad_input;
@@ -205,6 +210,18 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
       std::cerr << w.error().message << '\n';
       return exit_run_failed;
     }
+  }
+  if (auto saved = (*run)->save_library(); !saved) {
+    std::cerr << "run failed: could not save the solution library: " << saved.error().message
+              << " (the other outputs are in " << out.string() << ")\n";
+    return exit_run_failed;
+  }
+  // The library's live database is only needed while the run goes: it is closed with the run,
+  // and the saved library.sqlite holds the same entries.
+  run->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code gone;
+    fs::remove(out / (std::string(memory::solution_library::working_file) + suffix), gone);
   }
   if (!f.quiet) {
     const auto& t = totals->tasks;
@@ -323,6 +340,76 @@ int validate_command(const std::string& path, const std::vector<std::string>& se
   return exit_ok;
 }
 
+struct library_flags {
+  std::string path;
+  std::vector<std::string> query;  // the words of a search, joined by spaces
+  std::uint64_t id = 0;
+  std::size_t k = 5;
+  std::size_t n = 10;
+  std::string by = "uses";
+  bool all = false;
+  bool json = false;
+};
+
+enum class library_action { info, search, lineage, top };
+
+// Every failure is bad input: a path that holds no library, a damaged one, an unknown id, a
+// count of 0. The library is only read.
+int library_command(const library_flags& f, library_action action) {
+  const auto refuse = [](const error& e) {
+    std::cerr << e.message << '\n';
+    return exit_bad_input;
+  };
+  auto l = open_library(f.path);
+  if (!l) return refuse(l.error());
+  const auto& lib = l->library;
+  switch (action) {
+    case library_action::info:
+      if (f.json) {
+        std::cout << pretty(library_info_json(*l));
+      } else {
+        print_library_info(*l, std::cout);
+      }
+      break;
+    case library_action::search: {
+      std::string text;
+      for (const auto& w : f.query) text += (text.empty() ? "" : " ") + w;
+      auto hits = search_library(lib, text, f.k, f.all);
+      if (!hits) return refuse(hits.error());
+      if (f.json) {
+        std::cout << pretty(hits_json(text, *hits));
+      } else {
+        print_hits(text, *hits, std::cout);
+      }
+      break;
+    }
+    case library_action::lineage: {
+      auto family = library_lineage(lib, memory::solution_id{f.id});
+      if (!family) return refuse(family.error());
+      if (f.json) {
+        std::cout << pretty(family_json(*family));
+      } else {
+        print_family(*family, std::cout);
+      }
+      break;
+    }
+    case library_action::top: {
+      const auto by = f.by == "quality" ? memory::solution_rank::quality
+                      : f.by == "stars" ? memory::solution_rank::stars
+                                        : memory::solution_rank::uses;
+      auto entries = library_top(lib, by, f.n, f.all);
+      if (!entries) return refuse(entries.error());
+      if (f.json) {
+        std::cout << pretty(top_json(by, *entries));
+      } else {
+        print_top(by, *entries, std::cout);
+      }
+      break;
+    }
+  }
+  return exit_ok;
+}
+
 }  // namespace
 }  // namespace colony::cli
 
@@ -345,6 +432,10 @@ int main(int argc, char** argv) {
   run->add_option("--set", rf.sets, "override a scenario field: path=value (repeatable)");
   run->add_flag("--quiet", rf.quiet, "no progress bar or summary line");
   run->add_flag("--force", rf.force, "write into a non-empty output directory");
+  run->add_option("--library", rf.library,
+                  "start from a saved solution library: an earlier run's directory, or the "
+                  "directory (or a file) of library.faiss and library.sqlite; it is copied, "
+                  "never modified");
 
   std::string validate_path;
   std::vector<std::string> validate_sets;
@@ -373,6 +464,31 @@ int main(int argc, char** argv) {
   exporter->add_option("--gexf", xf.gexf, "dynamic GEXF file for Gephi's timeline");
   exporter->add_option("--dot", xf.dot, "directory for one Graphviz file per snapshot");
 
+  library_flags lf;
+  auto* library = app.add_subcommand(
+      "library", "look into a saved solution library: search it, trace lineage, rank entries");
+  library->add_option("path", lf.path, "run directory, or library.faiss or library.sqlite")
+      ->required();
+  library->add_flag("--json", lf.json, "print it as one JSON object");
+  auto* lib_info = library->add_subcommand("info", "what the library holds (the default)");
+  lib_info->add_flag("--json", lf.json, "print it as one JSON object");
+  auto* lib_search =
+      library->add_subcommand("search", "the entries whose problems are most like TEXT");
+  lib_search->add_option("text", lf.query, "the problem to look for")->required();
+  lib_search->add_option("-k", lf.k, "how many hits (default 5)");
+  lib_search->add_flag("--all", lf.all, "include deprecated entries");
+  lib_search->add_flag("--json", lf.json, "print them as one JSON object");
+  auto* lib_lineage =
+      library->add_subcommand("lineage", "an entry, its ancestors and its descendants");
+  lib_lineage->add_option("id", lf.id, "the entry's id")->required();
+  lib_lineage->add_flag("--json", lf.json, "print it as one JSON object");
+  auto* lib_top = library->add_subcommand("top", "the best entries by uses, quality or stars");
+  lib_top->add_option("--by", lf.by, "uses, quality or stars (default uses)")
+      ->check(CLI::IsMember({"uses", "quality", "stars"}));
+  lib_top->add_option("-n", lf.n, "how many entries (default 10)");
+  lib_top->add_flag("--all", lf.all, "include deprecated entries");
+  lib_top->add_flag("--json", lf.json, "print them as one JSON object");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -386,5 +502,12 @@ int main(int argc, char** argv) {
   if (*events) return events_command(ef);
   if (*inspect) return inspect_command(inf);
   if (*exporter) return export_command(xf);
+  if (*library) {
+    const auto action = *lib_search    ? library_action::search
+                        : *lib_lineage ? library_action::lineage
+                        : *lib_top     ? library_action::top
+                                       : library_action::info;
+    return library_command(lf, action);
+  }
   return validate_command(validate_path, validate_sets);
 }

@@ -75,8 +75,26 @@ std::string metrics_header(const scenarios::scenario& s) {
   for (const auto& b : s.backends) h += ",calls_" + b.name;
   for (const auto& b : s.backends) h += ",queue_" + b.name;
   h += ",agents_alive,dead_letters";
+  if (agents::library_policy::from_json(s.library).enabled) {
+    h += ",library_size,library_live,library_queries,library_hit_rate";
+    for (std::size_t i = 0; i < agents::library_tier_count; ++i) {
+      h += ",library_";
+      h += to_string(static_cast<agents::library_tier>(i));
+    }
+    h += ",library_mean_similarity,library_cost_saved,library_stored";
+  }
   return h;
 }
+
+namespace {
+
+// Tasks that took a path other than generate, of those that consulted the library.
+double hit_rate(const agents::library_counters& c) {
+  const auto generated = c.tiers[static_cast<std::size_t>(agents::library_tier::generate)];
+  return c.reports > 0 ? static_cast<double>(c.reports - generated) / double(c.reports) : 0.0;
+}
+
+}  // namespace
 
 std::string metrics_line(const bucket_row& row) {
   auto t = row.tasks;  // percentile() sorts
@@ -93,6 +111,14 @@ std::string metrics_line(const bucket_row& row) {
   for (const auto& b : row.backends) line << ',' << b.calls;
   for (const auto& b : row.backends) line << ',' << b.queue;
   line << ',' << row.agents_alive << ',' << row.dead_letters;
+  if (const auto& l = row.library) {
+    line << ',' << l->entries << ',' << l->entries - l->deprecated << ',' << l->queries << ','
+         << fixed(hit_rate(*l), 4);
+    for (const auto n : l->tiers) line << ',' << n;
+    line << ','
+         << fixed(l->reports > 0 ? l->similarity_sum / static_cast<double>(l->reports) : 0, 4)
+         << ',' << fixed(l->saved, 6) << ',' << l->stored;
+  }
   return line.str();
 }
 
@@ -156,6 +182,30 @@ boost::json::object summary(const scenarios::scenario& s, const run_totals& t,
                  {"windows", t.kernel.windows},
                  {"events", t.kernel.events},
                  {"agents_alive", t.kernel.alive}};
+  if (const auto& l = t.library) {
+    boost::json::object tiers;
+    for (std::size_t i = 0; i < agents::library_tier_count; ++i) {
+      tiers[to_string(static_cast<agents::library_tier>(i))] = l->tiers[i];
+    }
+    o["library"] = {{"entries", l->entries},
+                    {"deprecated", l->deprecated},
+                    {"queries", l->queries},
+                    {"searches", l->searches},
+                    {"tasks", l->reports},
+                    {"hit_rate", hit_rate(*l)},
+                    {"tiers", std::move(tiers)},
+                    {"mean_similarity",
+                     l->reports > 0 ? l->similarity_sum / static_cast<double>(l->reports) : 0.0},
+                    {"cost_saved", l->saved},
+                    {"stored", l->stored},
+                    {"forked", l->forked},
+                    {"synthesized", l->synthesized},
+                    {"superseded", l->superseded},
+                    {"retired", l->retired},
+                    {"reviewed", l->reviewed},
+                    {"rejected", l->rejected},
+                    {"review_cost", l->review_cost}};
+  }
   o["wall_seconds"] = wall_seconds;
   o["tasks_per_wall_second"] =
       wall_seconds > 0 ? static_cast<double>(t.tasks.arrived) / wall_seconds : 0.0;

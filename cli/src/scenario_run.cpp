@@ -21,6 +21,26 @@ sim_time percentile(std::vector<sim_time>& v, double p) {
   return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
 }
 
+agents::library_counters difference(const agents::library_counters& now,
+                                    const agents::library_counters& before) {
+  agents::library_counters d = now;  // entries and deprecated: as they are now
+  d.queries -= before.queries;
+  d.searches -= before.searches;
+  d.reports -= before.reports;
+  for (std::size_t i = 0; i < d.tiers.size(); ++i) d.tiers[i] -= before.tiers[i];
+  d.similarity_sum -= before.similarity_sum;
+  d.saved -= before.saved;
+  d.review_cost -= before.review_cost;
+  d.stored -= before.stored;
+  d.forked -= before.forked;
+  d.synthesized -= before.synthesized;
+  d.superseded -= before.superseded;
+  d.retired -= before.retired;
+  d.reviewed -= before.reviewed;
+  d.rejected -= before.rejected;
+  return d;
+}
+
 scenario_run::scenario_run(const scenarios::scenario& s, const run_settings& settings)
     : scenario_(s),
       rt_({.seed = settings.seed,
@@ -47,6 +67,17 @@ result<std::unique_ptr<scenario_run>> scenario_run::build(const scenarios::scena
     agent_ids[s.agents[i].name] = broker::agent_id{base + s.backends.size() + i};
   }
   const broker::agent_id workload_id{base + s.backends.size() + s.agents.size()};
+  // The library, when there is one, comes last, so that it shifts no other id.
+  run->library_policy_ = agents::library_policy::from_json(s.library);
+  const auto& lp = run->library_policy_;
+  std::optional<memory::solution_library> library;
+  if (lp.enabled) {
+    auto made = open_library(lp, settings);
+    if (!made) return made.error();
+    library.emplace(std::move(*made));
+    run->library_ = broker::agent_id{broker::raw(workload_id) + 1};
+  }
+  const auto rules = std::make_shared<const agents::library_policy>(lp);
 
   std::vector<agents::backend_ref> backend_refs;
   for (const auto& b : s.backends) backend_refs.push_back({b.name, backend_ids[b.name], b});
@@ -80,7 +111,9 @@ result<std::unique_ptr<scenario_run>> scenario_run::build(const scenarios::scena
         .backend_name = a.backend,
         .links = {},
         .link_names = a.links,
-        .params = a.params};
+        .params = a.params,
+        .library = run->library_,
+        .library_rules = rules};
     for (const auto& l : a.links) {
       config.links.push_back(agent_ids[l]);
       const auto* target = by_name.at(l);
@@ -111,7 +144,69 @@ result<std::unique_ptr<scenario_run>> scenario_run::build(const scenarios::scena
   if (!w) return w.error();
   COLONY_ASSERT(*w == workload_id);
   run->workload_ = *w;
+  if (library) {
+    std::vector<broker::agent_id> reviewers;
+    for (const auto& name : lp.review.reviewers) reviewers.push_back(agent_ids.at(name));
+    auto shared = std::make_shared<memory::solution_library>(std::move(*library));
+    auto l =
+        rt.spawn([lp, shared,
+                  reviewers] { return agents::make_librarian(lp, std::move(*shared), reviewers); },
+                 {.name = "library", .kind = "library"});
+    if (!l) return l.error();
+    COLONY_ASSERT(*l == run->library_);
+  }
   return run;
+}
+
+result<memory::solution_library> scenario_run::open_library(const agents::library_policy& lp,
+                                                            const run_settings& settings) {
+  namespace fs = std::filesystem;
+  const fs::path& dir = settings.library_dir;
+  if (!dir.empty()) {
+    // A working database left by an earlier run into the same directory (--force) is stale.
+    std::error_code ec;
+    fs::remove(dir / memory::solution_library::working_file, ec);
+  }
+  if (settings.library_from.empty()) {
+    return memory::solution_library::create(
+        dir, lp.index.dimension, {.factory = lp.index.factory, .parameters = lp.index.parameters});
+  }
+  auto source = memory::solution_library::locate(settings.library_from);
+  if (!source) return source.error();
+  std::error_code ec;
+  if (!dir.empty() && fs::exists(dir / memory::solution_library::index_file, ec) &&
+      fs::equivalent(*source, dir, ec)) {
+    return fail(errc::bad_input,
+                settings.library_from.string() +
+                    ": the library to start from is in the output directory, which the run "
+                    "would overwrite: choose another --out");
+  }
+  auto opened = memory::solution_library::open(*source, {.writable = true, .working_dir = dir});
+  if (!opened) return opened.error();
+  if (opened->dimension() != lp.index.dimension) {
+    return fail(errc::bad_input,
+                (*source / memory::solution_library::index_file).string() + ": dimension " +
+                    std::to_string(opened->dimension()) +
+                    " does not match the scenario's library.index.dimension " +
+                    std::to_string(lp.index.dimension) + ": set library.index.dimension to " +
+                    std::to_string(opened->dimension()) + " (or start from an empty library)");
+  }
+  if (!lp.index.parameters.empty()) {
+    if (auto set = opened->set_parameters(lp.index.parameters); !set) return set.error();
+  }
+  return opened;
+}
+
+agents::library_probe* scenario_run::library_probe() {
+  if (library_ == broker::no_agent) return nullptr;
+  return dynamic_cast<agents::library_probe*>(rt_.inspect(library_));
+}
+
+result<void> scenario_run::save_library() {
+  auto* probe = library_probe();
+  if (probe == nullptr || settings_.library_dir.empty()) return {};
+  if (auto saved = probe->save(settings_.library_dir); !saved) return saved;
+  return {};
 }
 
 std::vector<backend_tally> scenario_run::backend_counts() {
@@ -139,6 +234,9 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
   };
   take("start", 0);
   sim_time next_analysis = analysis_every_ > 0 ? analysis_every_ : time_never;
+  agents::library_counters library_before;
+  const sim_time checkpoint = library_policy_.upkeep.checkpoint;
+  sim_time next_checkpoint = checkpoint > 0 ? checkpoint : time_never;
   for (sim_time start = 0; start < until_; start += bucket) {
     const sim_time end = std::min(start + bucket, until_);
     // A snapshot at every analysis: the topology the analysis judged.
@@ -176,6 +274,16 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
     row.agents_alive = k.alive;
     row.dead_letters = k.dead_letters - dead_before;
     dead_before = k.dead_letters;
+    if (auto* probe = library_probe()) {
+      const auto now_counts = probe->counters();
+      row.library = difference(now_counts, library_before);
+      library_before = now_counts;
+      // Checkpoints at the first bucket end at or past each multiple of upkeep.checkpoint.
+      if (end >= next_checkpoint && end < until_ && !settings_.library_dir.empty()) {
+        if (auto saved = probe->save(settings_.library_dir); !saved) return saved.error();
+        while (next_checkpoint <= end) next_checkpoint += checkpoint;
+      }
+    }
     latencies.insert(latencies.end(), row.tasks.latencies.begin(), row.tasks.latencies.end());
     totals.tasks.add(row.tasks);
     on_bucket(row);
@@ -189,6 +297,7 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
   totals.backends = backend_counts();
   totals.kernel = rt_.stats();
   totals.end_time = until_;
+  if (auto* probe = library_probe()) totals.library = probe->counters();
   return totals;
 }
 

@@ -628,6 +628,39 @@ result<solution_library> solution_library::open(const fs::path& dir, open_option
   return solution_library(std::move(s));
 }
 
+result<fs::path> solution_library::locate(const fs::path& path) {
+  const std::string fix =
+      "pass a run directory written by `colony run` with a library, or the "
+      "directory of library.faiss and library.sqlite";
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status)) {
+    return fail(errc::bad_input, path.string() + ": no such file or directory (" + fix + ")");
+  }
+  fs::path dir = path;
+  if (!fs::is_directory(status)) {
+    const auto name = path.filename().string();
+    if (name == working_file) {
+      const std::string what = ": the working database of a library being built, not a saved one";
+      return fail(errc::bad_input, path.string() + what + " (" + fix + ")");
+    }
+    if (name != index_file && name != database_file) {
+      return fail(errc::bad_input, path.string() + ": not a saved library (" + fix +
+                                       ", or the path of either file)");
+    }
+    dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  }
+  std::vector<std::string> missing;
+  for (const auto file : {index_file, database_file}) {
+    if (!fs::is_regular_file(dir / file, ec)) missing.emplace_back(file);
+  }
+  if (!missing.empty()) {
+    const auto what = missing.size() == 2 ? missing[0] + " and no " + missing[1] : missing[0];
+    return fail(errc::bad_input, dir.string() + " holds no " + what + ": " + fix);
+  }
+  return dir;
+}
+
 std::size_t solution_library::dimension() const noexcept {
   return s_->dimension;
 }

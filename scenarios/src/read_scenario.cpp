@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "colony/agents/library.hpp"
 #include "colony/agents/organizer.hpp"
 #include "sections.hpp"
 #include "wording.hpp"
@@ -40,12 +41,65 @@ json::object read_policies(checker& c, const json::value* v, bool organized) {
   return filled;
 }
 
+json::object read_library(checker& c, const json::value& v, const std::vector<agent_spec>& agents) {
+  json::object filled;
+  std::vector<std::string> names{"enabled"};
+  for (const auto& section : agents::library_sections()) names.push_back(section.name);
+  const auto s = c.open(v, "/library", names);
+  if (!s) return filled;
+  bool enabled = true;
+  if (const auto* e = s->find("enabled")) enabled = c.boolean(*e, s->at("enabled")).value_or(true);
+  filled["enabled"] = enabled;
+  for (const auto& section : agents::library_sections()) {
+    filled[section.name] = read_params(c, section, s->find(section.name), s->at(section.name), {});
+  }
+  // The paths' thresholds must fall in order: reuse > adapt_parameters > adapt_logic > combine.
+  const auto threshold = [&](std::string_view tier) {
+    const auto* t = filled.at(tier).as_object().if_contains("min_similarity");
+    return t != nullptr && t->is_number() ? t->to_number<double>() : 0.0;
+  };
+  const std::array<std::string_view, 4> ordered = {"reuse", "adapt_parameters", "adapt_logic",
+                                                   "combine"};
+  for (std::size_t i = 1; i < ordered.size(); ++i) {
+    if (threshold(ordered[i]) >= threshold(ordered[i - 1])) {
+      c.report(s->at(std::string(ordered[i])) + "/min_similarity",
+               "min_similarity of " + std::string(ordered[i]) + " must be below that of " +
+                   std::string(ordered[i - 1]) + " (" + format_number(threshold(ordered[i - 1])) +
+                   ")",
+               "the paths are tried from reuse down to combine; lower it or raise the other");
+    }
+  }
+  // Reviewers are agents with a backend (they answer a review as a task).
+  const auto& reviewers = filled.at("review").as_object().at("reviewers").as_array();
+  for (std::size_t i = 0; i < reviewers.size(); ++i) {
+    if (!reviewers[i].is_string()) continue;
+    const std::string name(reviewers[i].as_string());
+    const std::string at = s->at("review") + "/reviewers/" + std::to_string(i);
+    const auto it = std::find_if(agents.begin(), agents.end(),
+                                 [&](const agent_spec& a) { return a.name == name; });
+    if (it == agents.end()) {
+      c.refer(name_kind::agent, name, at);
+    } else if (it->backend.empty()) {
+      c.report(at, "reviewer " + quote(name) + " has no backend to review with",
+               "name an agent of kind \"specialist\"");
+    }
+  }
+  const auto required = filled.at("review").as_object().at("required").to_number<std::int64_t>();
+  if (!reviewers.empty() && required > static_cast<std::int64_t>(reviewers.size())) {
+    c.report(s->at("review") + "/required",
+             "required is " + std::to_string(required) + " but there are only " +
+                 std::to_string(reviewers.size()) + " reviewers",
+             "no entry could ever be accepted");
+  }
+  return filled;
+}
+
 scenario read_scenario(checker& c, const json::value& document, std::string default_name) {
   scenario sc;
   sc.name = std::move(default_name);
   const auto s = c.open(document, "",
                         {"$schema", "name", "description", "run", "backends", "locales", "agents",
-                         "workload", "policies"});
+                         "workload", "policies", "library"});
   if (!s) return sc;
   if (const auto* v = s->find("$schema")) (void)c.string(*v, s->at("$schema"));
   c.read_string(*s, "name", sc.name);
@@ -64,6 +118,7 @@ scenario read_scenario(checker& c, const json::value& document, std::string defa
   const bool organized = std::any_of(sc.agents.begin(), sc.agents.end(),
                                      [](const agent_spec& a) { return a.kind == "organizer"; });
   sc.policies = read_policies(c, s->find("policies"), organized);
+  if (const auto* v = s->find("library")) sc.library = read_library(c, *v, sc.agents);
   // The spawn policy's candidate backends must be backends of the scenario.
   const auto* spawn = sc.policies.if_contains("spawn");
   const auto* names =

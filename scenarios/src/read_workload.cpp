@@ -125,6 +125,14 @@ void check_placeholders(checker& c, const task_family& f, const std::string& poi
       used.insert(std::move(name));
     }
   }
+  for (auto& name : placeholders(f.solution)) {
+    if (f.slots.count(name) == 0) {
+      c.report(pointer_to(pointer, "solution"), "placeholder {" + name + "} has no slot",
+               slot_names.empty() ? "define it in \"slots\""
+                                  : name_hint(name, slot_names, list_known::always, "slots"));
+    }
+    used.insert(std::move(name));
+  }
   for (const auto& name : slot_names) {
     if (used.count(name) != 0) continue;
     c.report({pointer_to(pointer_to(pointer, "slots"), name),
@@ -137,9 +145,9 @@ task_family read_family(checker& c, const json::value& v, const std::string& poi
   task_family f;
   f.difficulty.a = 0.5;
   f.complexity.a = 0.3;
-  const auto s = c.open(
-      v, pointer,
-      {"name", "domain", "templates", "slots", "difficulty", "complexity", "options", "share"});
+  const auto s = c.open(v, pointer,
+                        {"name", "domain", "templates", "slots", "solution", "difficulty",
+                         "complexity", "options", "share"});
   if (!s) return f;
   if (auto name = c.required_string(*s, "name")) {
     f.name = std::move(*name);
@@ -157,6 +165,7 @@ task_family read_family(checker& c, const json::value& v, const std::string& poi
       }
     }
   }
+  c.read_string(*s, "solution", f.solution);
   // Placeholders are only compared once templates and slots are readable, to report each
   // mistake once.
   if (c.count() == before) check_placeholders(c, f, pointer);

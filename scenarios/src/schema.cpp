@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "colony/agents/library.hpp"
 #include "colony/agents/organizer.hpp"
 #include "colony/base/time.hpp"
 #include "wording.hpp"
@@ -250,6 +251,10 @@ json::object family_def() {
        {"slots", described({{"type", "object"}, {"additionalProperties", slot}},
                            "What fills each placeholder: a list of words, or {\"int\": [low, "
                            "high]}.")},
+       {"solution", described(string_type(),
+                              "The solution a model writes for a task, with {slot} placeholders "
+                              "filled with the task's values; tasks of a family with one use the "
+                              "solution library (docs/library.md).")},
        {"difficulty", with_default(ref("distribution"), 0.5)},
        {"complexity", with_default(ref("distribution"), 0.3)},
        {"options", described(with_default(count(2), 4), "Answer options of a task.")},
@@ -325,6 +330,20 @@ json::object policies_def() {
                    "Self-organization policies, carried out by the organizer (docs/model.md).");
 }
 
+// `library`: "enabled" and one closed object per section, with its parameters.
+json::object library_def() {
+  json::object sections{{"enabled", described(with_default({{"type", "boolean"}}, true),
+                                              "false: the run has no library.")}};
+  for (const auto& section : agents::library_sections()) {
+    json::object params;
+    for (const auto& p : section.params) params[p.name] = param_schema(p);
+    sections[section.name] = described(closed(std::move(params)), section.doc);
+  }
+  return described(closed(std::move(sections)),
+                   "The solution library: search first, then reuse, adapt or generate "
+                   "(docs/library.md).");
+}
+
 json::value scenario_schema(const std::vector<const agents::kind_spec*>& kinds) {
   return json::object{
       {"$schema", "https://json-schema.org/draft/2020-12/schema"},
@@ -341,7 +360,8 @@ json::value scenario_schema(const std::vector<const agents::kind_spec*>& kinds) 
         {"locales", array_of(ref("locale"))},
         {"agents", array_of(ref("agent"))},
         {"workload", ref("workload")},
-        {"policies", policies_def()}}},
+        {"policies", policies_def()},
+        {"library", library_def()}}},
       {"required", {"workload"}},
       {"$defs",
        {{"duration", duration_def()},

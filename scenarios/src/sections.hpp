@@ -41,6 +41,11 @@ namespace colony::scenarios {
 /// problem if policies were given).
 [[nodiscard]] json::object read_policies(checker& c, const json::value* v, bool organized);
 
+/// `library`: every section of agents::library_sections(), checked, with defaults filled in, and
+/// "enabled"; reviewers must be agents with a backend.
+[[nodiscard]] json::object read_library(checker& c, const json::value& v,
+                                        const std::vector<agent_spec>& agents);
+
 /// `workload` (required).
 [[nodiscard]] workload read_workload(checker& c, const json::value& v, const std::string& pointer);
 

@@ -74,7 +74,7 @@ std::vector<double> family_shares(const workload& w, sim_time t) {
 }
 
 std::string fill_template(const std::string& text, const std::map<std::string, slot_spec>& slots,
-                          engine::rng& r) {
+                          engine::rng& r, std::map<std::string, std::string>* values) {
   std::string out;
   out.reserve(text.size() + 16);
   std::size_t pos = 0;
@@ -87,8 +87,16 @@ std::string fill_template(const std::string& text, const std::map<std::string, s
     }
     out.append(text, pos, open - pos);
     const auto it = slots.find(text.substr(open + 1, close - open - 1));
+    const std::string* known = nullptr;
+    if (values != nullptr && it != slots.end()) {
+      const auto v = values->find(it->first);
+      if (v != values->end()) known = &v->second;
+    }
+    const std::size_t start = out.size();
     if (it == slots.end()) {
       out.append(text, open, close - open + 1);  // the loader forbids this; keep it visible
+    } else if (known != nullptr) {
+      out += *known;
     } else if (!it->second.choices.empty()) {
       out += it->second.choices[r.below(it->second.choices.size())];
     } else {
@@ -98,6 +106,9 @@ std::string fill_template(const std::string& text, const std::map<std::string, s
       const std::uint64_t span = static_cast<std::uint64_t>(it->second.high) - low + 1;
       const std::uint64_t offset = span == 0 ? r() : r.below(span);
       out += std::to_string(static_cast<std::int64_t>(low + offset));
+    }
+    if (values != nullptr && it != slots.end() && known == nullptr) {
+      values->emplace(it->first, out.substr(start));
     }
     pos = close + 1;
   }
@@ -167,7 +178,14 @@ void workload_source::arrive(engine::context& ctx) {
     t.task = broker::task_id{++next_task_};
     t.family = fam.name;
     t.domain = fam.domain;
-    t.text = fill_template(fam.templates[r.below(fam.templates.size())], fam.slots, r);
+    const auto& text = fam.templates[r.below(fam.templates.size())];
+    if (fam.solution.empty()) {
+      t.text = fill_template(text, fam.slots, r);
+    } else {
+      // Only families with a solution record their values: the rest draw exactly as before.
+      t.text = fill_template(text, fam.slots, r, &t.params);
+      t.solution = fill_template(fam.solution, fam.slots, r, &t.params);
+    }
     t.difficulty = draw(fam.difficulty, r);
     t.complexity = draw(fam.complexity, r);
     t.options = fam.options;
@@ -215,17 +233,18 @@ void workload_source::settle(broker::correlation_id c, const msg::task_result* r
 }
 
 void workload_source::handle(broker::envelope& env, engine::context& ctx) {
-  broker::visit(
-      broker::overloaded{[&](msg::tick& t) {
-                           if (t.what == next_arrival) arrive(ctx);
-                         },
-                         [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
-                         [&](msg::timeout& t) { settle(t.request, nullptr, ctx); },
-                         // Nothing else is addressed to the workload.
-                         [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {},
-                         [](msg::spawned&) {}, [](msg::stopped&) {}, [](msg::dead_letter&) {},
-                         [](msg::task_request&) {}, [](msg::llm_call&) {}, [](msg::llm_reply&) {}},
-      env.payload);
+  broker::visit(broker::overloaded{
+                    [&](msg::tick& t) {
+                      if (t.what == next_arrival) arrive(ctx);
+                    },
+                    [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
+                    [&](msg::timeout& t) { settle(t.request, nullptr, ctx); },
+                    // Nothing else is addressed to the workload.
+                    [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {}, [](msg::spawned&) {},
+                    [](msg::stopped&) {}, [](msg::dead_letter&) {}, [](msg::task_request&) {},
+                    [](msg::llm_call&) {}, [](msg::llm_reply&) {}, [](msg::library_query&) {},
+                    [](msg::library_answer&) {}, [](msg::library_report&) {}},
+                env.payload);
 }
 
 task_tally workload_source::take_bucket() {

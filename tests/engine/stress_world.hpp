@@ -118,7 +118,9 @@ class walker final : public actor {
                            [&](broker::msg::spawned&) {}, [&](broker::msg::stopped&) {},
                            [&](broker::msg::dead_letter&) {}, [&](broker::msg::tick&) {},
                            [&](broker::msg::task_request&) {}, [&](broker::msg::task_result&) {},
-                           [&](broker::msg::llm_call&) {}, [&](broker::msg::llm_reply&) {}},
+                           [&](broker::msg::llm_call&) {}, [&](broker::msg::llm_reply&) {},
+                           [](broker::msg::library_query&) {}, [](broker::msg::library_answer&) {},
+                           [](broker::msg::library_report&) {}},
         e.payload);
   }
 

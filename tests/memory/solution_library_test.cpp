@@ -620,5 +620,74 @@ TEST(SolutionLibrary, IvfTrainsOnceEnoughVectorsArriveAndSearchesExactlyUntilThe
   EXPECT_EQ(*trained->search(queries, 5), late);
 }
 
+// A saved library of one entry in `dir`.
+void save_one(const fs::path& dir) {
+  auto lib = make(8);
+  add_all(lib, unit_vectors(1, 8, 26));
+  ASSERT_OK(lib.save(dir));
+}
+
+TEST(SolutionLibrary, LocateFindsTheLibraryFromItsDirectoryOrEitherFile) {
+  const scratch_dir dir;
+  const auto run = dir / "run";
+  save_one(run);
+  for (const auto& given : {run, run / "library.faiss", run / "library.sqlite"}) {
+    const auto found = solution_library::locate(given);
+    ASSERT_TRUE(found) << given << ": " << found.error().message;
+    EXPECT_EQ(*found, run) << given;
+    EXPECT_TRUE(solution_library::open(*found)) << given;
+  }
+  // A bare file name is in the current directory.
+  const auto before = fs::current_path();
+  fs::current_path(run);
+  const auto here = solution_library::locate("library.faiss");
+  fs::current_path(before);
+  ASSERT_TRUE(here) << here.error().message;
+  EXPECT_EQ(*here, fs::path("."));
+}
+
+TEST(SolutionLibrary, LocateNamesThePathAndWhatIsMissing) {
+  const scratch_dir dir;
+  const auto message = [](const fs::path& p) {
+    const auto found = solution_library::locate(p);
+    EXPECT_FALSE(found) << p << " was located";
+    if (found) return std::string();
+    EXPECT_EQ(found.error().code, errc::bad_input) << p;
+    return found.error().message;
+  };
+  const std::string fix =
+      "pass a run directory written by `colony run` with a library, or the directory of "
+      "library.faiss and library.sqlite";
+
+  EXPECT_EQ(message(dir / "nowhere"),
+            (dir / "nowhere").string() + ": no such file or directory (" + fix + ")");
+
+  fs::create_directories(dir / "empty");
+  EXPECT_EQ(message(dir / "empty"),
+            (dir / "empty").string() + " holds no library.faiss and no library.sqlite: " + fix);
+
+  save_one(dir / "half");
+  fs::remove(dir / "half" / "library.faiss");
+  EXPECT_EQ(message(dir / "half"), (dir / "half").string() + " holds no library.faiss: " + fix);
+  // Given the file that is there, the one that is not is named.
+  EXPECT_EQ(message(dir / "half" / "library.sqlite"),
+            (dir / "half").string() + " holds no library.faiss: " + fix);
+
+  save_one(dir / "other_half");
+  fs::remove(dir / "other_half" / "library.sqlite");
+  EXPECT_EQ(message(dir / "other_half" / "library.faiss"),
+            (dir / "other_half").string() + " holds no library.sqlite: " + fix);
+
+  std::ofstream(dir / "notes.txt") << "not a library\n";
+  EXPECT_NE(message(dir / "notes.txt").find((dir / "notes.txt").string() + ": not a saved library"),
+            std::string::npos);
+
+  // The working database of a library being built is not a saved library.
+  auto building = make(8, {}, dir / "building");
+  EXPECT_NE(message(dir / "building" / "library.working.sqlite")
+                .find("the working database of a library being built"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace colony::memory

@@ -18,6 +18,8 @@
 
 namespace colony::agents {
 
+struct library_policy;
+
 /// The JSON type a parameter takes.
 enum class param_type : std::uint8_t {
   number,       ///< a JSON number
@@ -69,6 +71,9 @@ struct agent_config {
     bool shared = false;             ///< other agents link to it as well
   };
   std::vector<link_ref> link_refs;
+  /// The run's solution library (no_agent: none) and its policy (for kinds that use it).
+  broker::agent_id library = broker::no_agent;
+  std::shared_ptr<const library_policy> library_rules;
 };
 
 /// A registered kind.

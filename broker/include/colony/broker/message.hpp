@@ -7,11 +7,13 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include "colony/base/error.hpp"
 #include "colony/base/time.hpp"
@@ -136,24 +138,33 @@ struct task_request {
   /// Added to the skill of whoever answers it: the modelled effect of the context the sender
   /// gives with the task (a committee's discussion; later memory and library hits).
   double skill_bonus = 0;
+  /// The values the task's template slots were filled with ({"from": "USD", ...}).
+  std::map<std::string, std::string> params;
+  /// What a model writes when it solves the task: the family's solution template filled with
+  /// `params` ("" when the family has none, and then the task does not use the library). Like
+  /// `truth`, written by the workload for the simulated model; agents store and adapt it.
+  std::string solution;
 };
 BOOST_DESCRIBE_STRUCT(task_request, (),
                       (task, family, domain, text, difficulty, complexity, options, attempt, truth,
-                       arrived, skill_bonus))
+                       arrived, skill_bonus, params, solution))
 
 /// A call to an LLM backend, sent by an agent to the backend's actor.
 struct llm_call {
   static constexpr std::string_view type = "llm_call";
-  task_id task{};             ///< the task this call works on
-  std::string domain;         ///< the task's domain (skill is per domain)
-  double difficulty = 0;      ///< 0..1
-  std::uint32_t options = 0;  ///< number of answer options
-  std::int32_t truth = -1;    ///< ground truth, for the simulated model only
-  double tokens_scale = 1.0;  ///< multiplies the profile's token counts (prompt size)
-  double skill_bonus = 0;     ///< added to the backend's skill (context, memory, library hits)
+  task_id task{};              ///< the task this call works on
+  std::string domain;          ///< the task's domain (skill is per domain)
+  double difficulty = 0;       ///< 0..1
+  std::uint32_t options = 0;   ///< number of answer options
+  std::int32_t truth = -1;     ///< ground truth, for the simulated model only
+  double tokens_scale = 1.0;   ///< multiplies the profile's token counts (prompt size)
+  double skill_bonus = 0;      ///< added to the backend's skill (context, memory, library hits)
+  double latency_scale = 1.0;  ///< multiplies the service time drawn (a shorter or longer job)
+  double output_scale = 1.0;   ///< multiplies the profile's completion tokens (a shorter answer)
 };
 BOOST_DESCRIBE_STRUCT(llm_call, (),
-                      (task, domain, difficulty, options, truth, tokens_scale, skill_bonus))
+                      (task, domain, difficulty, options, truth, tokens_scale, skill_bonus,
+                       latency_scale, output_scale))
 
 /// A backend's answer to an llm_call (sent as the reply to the request).
 struct llm_reply {
@@ -189,6 +200,61 @@ struct task_result {
 BOOST_DESCRIBE_STRUCT(task_result, (),
                       (task, ok, answer, confidence, cost, tokens_in, tokens_out, error, via))
 
+/// A solution the library found for a query.
+struct solution_ref {
+  std::uint64_t id = 0;                       ///< the library entry
+  double similarity = 0;                      ///< cosine similarity of its problem to the query
+  double quality = 0;                         ///< the entry's quality, 0..1
+  std::string family;                         ///< the task family it was written for ("" if none)
+  std::string solution;                       ///< its text
+  std::map<std::string, std::string> params;  ///< the parameters it was written for
+};
+BOOST_DESCRIBE_STRUCT(solution_ref, (), (id, similarity, quality, family, solution, params))
+
+/// Asks the solution library for the entries nearest to a task's text (a request).
+struct library_query {
+  static constexpr std::string_view type = "library_query";
+  task_id task{};    ///< the task it is for
+  std::string text;  ///< the task's text, embedded by the library
+};
+BOOST_DESCRIBE_STRUCT(library_query, (), (task, text))
+
+/// The library's reply to a library_query: the nearest live entries, best first (none when the
+/// library is empty).
+struct library_answer {
+  static constexpr std::string_view type = "library_answer";
+  task_id task{};
+  std::vector<solution_ref> hits;
+};
+BOOST_DESCRIBE_STRUCT(library_answer, (), (task, hits))
+
+/// What came of a task that consulted the library, sent to it when the task is answered: the
+/// path taken, the entries used (their uses and successes are counted) and, for a success on a
+/// path that wrote a solution, the solution to store.
+struct library_report {
+  static constexpr std::string_view type = "library_report";
+  task_id task{};
+  std::string author;               ///< the agent that answered
+  std::string tier;                 ///< "reuse", "adapt_parameters", ... "generate"
+  double similarity = 0;            ///< the best similarity found
+  std::vector<std::uint64_t> used;  ///< entries used, best first (parents of a store)
+  bool ok = false;                  ///< the task was answered
+  double quality = 0;               ///< the answer's confidence
+  std::string family, domain, problem, solution;
+  std::map<std::string, std::string> params;  ///< the task's parameters
+  std::string changes;                        ///< what an adaptation changed ("" if nothing)
+  double saved = 0;                           ///< cost saved against generating from scratch
+  /// For peer review: the task's difficulty, options and truth (read only by the simulated
+  /// model of the reviewers' backends) and the answer given.
+  double difficulty = 0;
+  std::uint32_t options = 0;
+  std::int32_t truth = -1;
+  std::int32_t answer = -1;
+};
+BOOST_DESCRIBE_STRUCT(library_report, (),
+                      (task, author, tier, similarity, used, ok, quality, family, domain, problem,
+                       solution, params, changes, saved, difficulty, options, truth, answer))
+
 }  // namespace msg
 
 /// Every message of the protocol. Messages larger than a few words travel boxed; construct
@@ -197,7 +263,8 @@ BOOST_DESCRIBE_STRUCT(task_result, (),
 using message =
     std::variant<msg::ping, msg::pong, msg::token, msg::tick, msg::timeout, boxed<msg::spawned>,
                  boxed<msg::stopped>, boxed<msg::dead_letter>, boxed<msg::task_request>,
-                 boxed<msg::task_result>, boxed<msg::llm_call>, boxed<msg::llm_reply>>;
+                 boxed<msg::task_result>, boxed<msg::llm_call>, boxed<msg::llm_reply>,
+                 boxed<msg::library_query>, boxed<msg::library_answer>, boxed<msg::library_report>>;
 
 /// The topic on which the runtimes publish msg::dead_letter notices.
 inline constexpr std::string_view dead_letter_topic = "colony.dead_letters";

@@ -4,14 +4,17 @@
 /// command turns what it measures into the run directory's files.
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "colony/agents/library.hpp"
 #include "colony/base/error.hpp"
 #include "colony/engine/event_log.hpp"
 #include "colony/engine/sim_runtime.hpp"
@@ -28,6 +31,12 @@ struct run_settings {
   engine::event_log* events = nullptr;  ///< not owned
   /// Where topology snapshots go, one JSON line each (null: none are taken). Not owned.
   std::ostream* snapshots = nullptr;
+  /// Where the solution library lives (its working database) and is saved, at checkpoints and
+  /// by save_library(). Empty: in memory, never saved.
+  std::filesystem::path library_dir;
+  /// A saved library to start from (a directory holding library.faiss and library.sqlite). It
+  /// is copied, never modified. Empty: the library starts empty.
+  std::filesystem::path library_from;
 };
 
 /// Per-backend counts.
@@ -46,6 +55,9 @@ struct bucket_row {
   std::vector<backend_tally> backends;  ///< in the scenario's order
   std::uint64_t agents_alive = 0;
   std::uint64_t dead_letters = 0;
+  /// The library's counters over the bucket (entries and deprecated: at its end); none when the
+  /// run has no library.
+  std::optional<agents::library_counters> library;
 };
 
 /// Totals of a finished run.
@@ -56,6 +68,7 @@ struct run_totals {
   std::vector<backend_tally> backends;
   engine::run_stats kernel;
   sim_time end_time = 0;
+  std::optional<agents::library_counters> library;  ///< totals; none without a library
 };
 
 /// An agent of the built network, for topology output.
@@ -83,9 +96,16 @@ class scenario_run {
   [[nodiscard]] boost::json::object snapshot(std::string_view at, sim_time t);
   [[nodiscard]] sim_time until() const noexcept { return until_; }
 
+  /// Writes the library's files to run_settings::library_dir and removes its working database.
+  /// Does nothing when the run has no library or no library_dir.
+  [[nodiscard]] result<void> save_library();
+
  private:
   scenario_run(const scenarios::scenario& s, const run_settings& settings);
   std::vector<backend_tally> backend_counts();
+  [[nodiscard]] static result<memory::solution_library> open_library(
+      const agents::library_policy& lp, const run_settings& settings);
+  agents::library_probe* library_probe();
 
   const scenarios::scenario& scenario_;
   engine::sim_runtime rt_;
@@ -95,8 +115,14 @@ class scenario_run {
   broker::agent_id workload_{};
   std::vector<node> nodes_;
   std::vector<broker::agent_id> organizers_;
+  broker::agent_id library_ = broker::no_agent;
+  agents::library_policy library_policy_;
   sim_time analysis_every_ = 0;  ///< the organizers' analysis period (0: none)
 };
+
+/// `now` minus `before` for the running counts; entries and deprecated as in `now`.
+[[nodiscard]] agents::library_counters difference(const agents::library_counters& now,
+                                                  const agents::library_counters& before);
 
 /// The p-th percentile (0..100) of `v` by the nearest-rank method; 0 when empty. Sorts `v`.
 [[nodiscard]] sim_time percentile(std::vector<sim_time>& v, double p);

@@ -130,6 +130,13 @@ class solution_library {
   [[nodiscard]] static result<solution_library> open(const std::filesystem::path& dir,
                                                      open_options options = {});
 
+  /// The directory of the library saved at `path`: `path` itself when it is a directory holding
+  /// library.faiss and library.sqlite (a run directory, say), or the directory of `path` when it
+  /// names one of those two files and the other is beside it. Looks only at names and file
+  /// types, not at contents: open() checks those. Fails with errc::bad_input naming `path` and
+  /// what is missing (a nonexistent path, a directory or file that is not a saved library).
+  [[nodiscard]] static result<std::filesystem::path> locate(const std::filesystem::path& path);
+
   solution_library(solution_library&&) noexcept;
   solution_library& operator=(solution_library&&) noexcept;
   ~solution_library();

@@ -58,10 +58,14 @@ struct task_family {
   std::string domain;                      ///< "finance", "legal", ... (skill is per domain)
   std::vector<std::string> templates;      ///< texts with {slot} placeholders
   std::map<std::string, slot_spec> slots;  ///< what fills each placeholder
-  distribution difficulty;                 ///< 0..1 per task
-  distribution complexity;                 ///< 0..1 per task
-  std::uint32_t options = 4;               ///< answer options (>= 2)
-  double share = 1;                        ///< relative share of the arrival rate
+  /// The solution a model writes for a task of the family: a text (code, a procedure) with
+  /// {slot} placeholders, filled with the task's values ("": the family's tasks do not use the
+  /// solution library).
+  std::string solution;
+  distribution difficulty;    ///< 0..1 per task
+  distribution complexity;    ///< 0..1 per task
+  std::uint32_t options = 4;  ///< answer options (>= 2)
+  double share = 1;           ///< relative share of the arrival rate
 };
 
 /// A burst: the arrival rate multiplied for a while, once or periodically.
@@ -104,7 +108,8 @@ struct scenario {
   std::vector<locale> locales;
   std::vector<agent_spec> agents;
   workload work;
-  boost::json::object policies;  ///< self-organization policies (used by later features)
+  boost::json::object policies;  ///< self-organization policies, filled in (empty: none)
+  boost::json::object library;   ///< the solution library's sections, filled in (empty: none)
 
   std::filesystem::path source;  ///< the file it came from
   boost::json::value as_run;     ///< the document after --set overrides, as run

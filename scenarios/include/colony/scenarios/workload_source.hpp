@@ -43,10 +43,13 @@ struct family_tally {
 /// The share of each family at time t, phases applied (not normalized).
 [[nodiscard]] std::vector<double> family_shares(const workload& w, sim_time t);
 
-/// Fills `text`'s {slot} placeholders with draws from `slots`.
+/// Fills `text`'s {slot} placeholders with draws from `slots`. With `values`, a slot that has a
+/// value there keeps it (a slot used twice, or in a task and then in its solution, reads the
+/// same), and each value drawn is recorded there.
 [[nodiscard]] std::string fill_template(const std::string& text,
                                         const std::map<std::string, slot_spec>& slots,
-                                        engine::rng& r);
+                                        engine::rng& r,
+                                        std::map<std::string, std::string>* values = nullptr);
 
 /// Draws from a distribution, clamped to its bounds.
 [[nodiscard]] double draw(const distribution& d, engine::rng& r);
