@@ -34,6 +34,7 @@ void specialist::edges(std::vector<edge_count>& out) const {
   for (std::size_t l = 0; l < links_.size(); ++l) {
     out.push_back({links_[l], "link", fallbacks_made_[l]});
   }
+  if (library_ != broker::no_agent) out.push_back({library_, "library", queries_made_});
 }
 
 void specialist::handle(broker::envelope& env, engine::context& ctx) {
@@ -75,6 +76,7 @@ void specialist::begin(broker::envelope& env, engine::context& ctx) {
     j.consulted = true;
     const auto corr = ctx.request(library_, msg::library_query{t.task, t.text}, call_timeout_);
     queries_.emplace(broker::raw(corr), id);
+    ++queries_made_;
     return;
   }
   start(id, ctx);

@@ -74,6 +74,7 @@ class specialist final : public engine::actor, public topology_probe {
   std::unordered_map<std::uint64_t, std::uint64_t> fallbacks_;  // by correlation id -> job
   std::unordered_map<std::uint64_t, std::uint64_t> queries_;    // library queries -> job
   std::uint64_t calls_made_ = 0;                                // requests to the backend
+  std::uint64_t queries_made_ = 0;                              // queries to the library
   std::vector<std::uint64_t> fallbacks_made_;                   // requests per link
   std::uint32_t consecutive_failures_ = 0;
   std::optional<sim_time> open_since_;

@@ -71,6 +71,11 @@ result<std::unique_ptr<scenario_run>> scenario_run::build(const scenarios::scena
   run->library_policy_ = agents::library_policy::from_json(s.library);
   const auto& lp = run->library_policy_;
   std::optional<memory::solution_library> library;
+  if (!lp.enabled && !settings.library_from.empty()) {
+    return fail(errc::bad_input, settings.library_from.string() +
+                                     ": a library to start from, but the scenario has no "
+                                     "library: add a \"library\" section (or leave out --library)");
+  }
   if (lp.enabled) {
     auto made = open_library(lp, settings);
     if (!made) return made.error();
@@ -369,6 +374,16 @@ boost::json::object scenario_run::snapshot(std::string_view at, sim_time t) {
                            {"kind", "link"},
                            {"requests", source->total().arrived}});
     }
+  }
+  if (library_ != broker::no_agent) {
+    agents_out.push_back({{"id", broker::raw(library_)},
+                          {"name", "library"},
+                          {"kind", "library"},
+                          {"locale", ""},
+                          {"backend", ""},
+                          {"parent", nullptr},
+                          {"born", 0},
+                          {"patterns", boost::json::array()}});
   }
   for (const auto& n : nodes_) {
     if (!rt_.alive(n.id)) continue;

@@ -15,7 +15,8 @@ namespace colony::agents {
 struct edge_count {
   broker::agent_id to{};
   /// "link" (to an agent it links to), "route" (organizer to a route), "committee" (organizer
-  /// to a committee), "member" (committee to a member), "backend" (to its backend's actor)
+  /// to a committee), "member" (committee to a member), "backend" (to its backend's actor),
+  /// "library" (queries to the solution library)
   std::string kind;
   std::uint64_t requests = 0;
 };
