@@ -207,7 +207,7 @@ class librarian final : public engine::actor, public library_probe {
     }
     if (tier != library_tier::generate && !r.used.empty()) {
       ctx.log_event("solution_reused", {{"task", broker::raw(r.task)},
-                                        {"agent", r.author},
+                                        {"author", r.author},
                                         {"id", r.used.front()},
                                         {"tier", r.tier},
                                         {"similarity", r.similarity},
@@ -283,7 +283,7 @@ class librarian final : public engine::actor, public library_probe {
     ++counters_.stored;
     ctx.log_event("solution_stored", {{"id", raw(id)},
                                       {"task", broker::raw(r.task)},
-                                      {"agent", r.author},
+                                      {"author", r.author},
                                       {"family", r.family},
                                       {"tier", r.tier},
                                       {"version", version},
@@ -376,7 +376,7 @@ class librarian final : public engine::actor, public library_probe {
     ++counters_.reviewed;
     counters_.rejected += accepted ? 0 : 1;
     ctx.log_event("solution_reviewed", {{"task", broker::raw(rv.report.task)},
-                                        {"agent", rv.report.author},
+                                        {"author", rv.report.author},
                                         {"accepted", accepted},
                                         {"acceptances", rv.accepted},
                                         {"reviewers", rv.asked},
@@ -400,15 +400,17 @@ class librarian final : public engine::actor, public library_probe {
     return e.used.empty() ? 0 : static_cast<double>(ok) / static_cast<double>(e.used.size());
   }
 
-  void deprecate(std::uint64_t id, const std::string& reason, boost::json::object details,
+  // Deprecates `id` and logs why; false when it already was (or the library refused).
+  bool deprecate(std::uint64_t id, const std::string& reason, boost::json::object details,
                  engine::context& ctx) {
     auto& e = entries_[id - 1];
-    if (e.deprecated || !library_.deprecate(solution_id{id})) return;
+    if (e.deprecated || !library_.deprecate(solution_id{id})) return false;
     e.deprecated = true;
     details["id"] = id;
     details["family"] = e.family;
     details["reason"] = reason;
     ctx.log_event("solution_deprecated", std::move(details));
+    return true;
   }
 
   // A fork whose success rate over the window beats its (only) parent's by the margin
@@ -428,15 +430,17 @@ class librarian final : public engine::actor, public library_probe {
       }
       const double ours = rate(fork), theirs = rate(base);
       if (ours < theirs + p.margin) continue;
-      ++counters_.superseded;
-      deprecate(parent,
-                "superseded by #" + std::to_string(id) + ": success " + detail::fixed(ours) +
-                    " vs " + detail::fixed(theirs) + " over " + format_duration(p.window),
-                {{"superseded_by", id},
-                 {"success", theirs},
-                 {"successor_success", ours},
-                 {"window", p.window}},
-                ctx);
+      counters_.superseded +=
+          deprecate(parent,
+                    "superseded by #" + std::to_string(id) + ": success " + detail::fixed(ours) +
+                        " vs " + detail::fixed(theirs) + " over " + format_duration(p.window),
+                    {{"superseded_by", id},
+                     {"success", theirs},
+                     {"successor_success", ours},
+                     {"window", p.window}},
+                    ctx)
+              ? 1
+              : 0;
     }
   }
 
@@ -445,9 +449,10 @@ class librarian final : public engine::actor, public library_probe {
     for (std::uint64_t id = 1; id <= entries_.size(); ++id) {
       const auto& e = entries_[id - 1];
       if (e.deprecated || ctx.now() - e.last_used < idle) continue;
-      ++counters_.retired;
-      deprecate(id, "unused for " + format_duration(ctx.now() - e.last_used),
-                {{"last_used", e.last_used}}, ctx);
+      if (deprecate(id, "unused for " + format_duration(ctx.now() - e.last_used),
+                    {{"last_used", e.last_used}}, ctx)) {
+        ++counters_.retired;
+      }
     }
   }
 
@@ -480,13 +485,15 @@ class librarian final : public engine::actor, public library_probe {
       if (ids.size() > p.max_parents) ids.resize(p.max_parents);
       std::sort(ids.begin(), ids.end());
       const auto previous = general.find(lineage);
-      synthesize(entries_[lineage - 1].family, ids,
-                 previous == general.end() ? 0 : previous->second, ctx);
+      synthesize(ids, previous == general.end() ? 0 : previous->second, ctx);
     }
   }
 
-  void synthesize(const std::string& family, const std::vector<std::uint64_t>& ids,
-                  std::uint64_t previous, engine::context& ctx) {
+  // The general entry: the most used version's texts with its values as {slot} placeholders,
+  // its vector the normalized mean of the versions' problems, its quality their mean success
+  // rate; the previous general entry is a parent too (the lineage of generalizations).
+  void synthesize(const std::vector<std::uint64_t>& ids, std::uint64_t previous,
+                  engine::context& ctx) {
     const std::size_t dim = library_.dimension();
     // The most used version (the first of the equals) is the model of the general text.
     std::uint64_t model = ids.front();
@@ -496,6 +503,7 @@ class librarian final : public engine::actor, public library_probe {
     auto model_entry = library_.get(solution_id{model});
     if (!model_entry) return;
     const auto& m = entries_[model - 1];
+    const std::string family = m.family;
     memory::solution_entry e;
     e.problem = generalize(model_entry->problem, m.params);
     e.solution = generalize(m.solution, m.params);
@@ -503,9 +511,7 @@ class librarian final : public engine::actor, public library_probe {
     e.created = ctx.now();
     std::vector<float> sum(dim, 0.0f), one(dim);
     double quality = 0;
-    std::vector<std::uint64_t> parents = ids;
-    if (previous != 0) parents.push_back(previous);
-    for (auto id : parents) {
+    for (auto id : ids) {
       auto pe = library_.get(solution_id{id});
       if (!pe) return;
       embedder_.embed(pe->problem, one);
@@ -513,9 +519,11 @@ class librarian final : public engine::actor, public library_probe {
       const auto& s = entries_[id - 1];
       quality +=
           s.uses > 0 ? static_cast<double>(s.successes) / static_cast<double>(s.uses) : s.quality;
-      e.parents.push_back(solution_id{id});
     }
-    e.quality = quality / static_cast<double>(parents.size());
+    e.quality = quality / static_cast<double>(ids.size());
+    std::vector<std::uint64_t> parents = ids;
+    if (previous != 0) parents.push_back(previous);
+    for (auto id : parents) e.parents.push_back(solution_id{id});
     const float norm = std::sqrt(memory::dot(sum, sum));
     if (norm > 0) {
       for (auto& x : sum) x /= norm;

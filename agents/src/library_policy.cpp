@@ -98,7 +98,7 @@ const std::vector<kind_spec>& library_sections() {
          .params = {positive_duration_param("every", "1d",
                                             "supersede, deprecate and synthesize are judged "
                                             "this often"),
-                    duration_param("checkpoint", "0",
+                    duration_param("checkpoint", "0s",
                                    "library files written this often (0: at the end "
                                    "only)")}});
     s.push_back({.name = "supersede",

@@ -129,6 +129,19 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
                  "to write into it)\n";
     return exit_bad_input;
   }
+  if (!f.library.empty()) {
+    // Checked before anything is written: the run would overwrite the library it starts from.
+    auto source = memory::solution_library::locate(f.library);
+    if (!source) {
+      std::cerr << source.error().message << '\n';
+      return exit_bad_input;
+    }
+    if (fs::exists(out, ec) && fs::equivalent(*source, out, ec)) {
+      std::cerr << f.library << ": error: the library to start from is in the output directory, "
+                << "which the run would overwrite: choose another --out\n";
+      return exit_bad_input;
+    }
+  }
   fs::create_directories(out, ec);
   if (ec) {
     std::cerr << out.string() << ": error: cannot create the output directory: " << ec.message()

@@ -341,6 +341,17 @@ solution_library::solution_library(solution_library&&) noexcept = default;
 solution_library& solution_library::operator=(solution_library&&) noexcept = default;
 solution_library::~solution_library() = default;
 
+result<void> solution_library::check_options(std::size_t dimension,
+                                             const library_options& options) {
+  if (dimension == 0 || dimension > 65536) {
+    return fail(errc::invalid_argument,
+                "solution library: dimension " + to_string(dimension) + " (expected 1..65536)");
+  }
+  auto index = make_index(dimension, options.factory, options.parameters);
+  if (!index) return index.error();
+  return {};
+}
+
 result<solution_library> solution_library::create(const fs::path& working_dir,
                                                   std::size_t dimension, library_options options) {
   if (dimension == 0 || dimension > 65536) {

@@ -2,6 +2,7 @@
 
 #include "colony/agents/library.hpp"
 #include "colony/agents/organizer.hpp"
+#include "colony/memory/solution_library.hpp"
 #include "sections.hpp"
 #include "wording.hpp"
 
@@ -67,6 +68,23 @@ json::object read_library(checker& c, const json::value& v, const std::vector<ag
                    std::string(ordered[i - 1]) + " (" + format_number(threshold(ordered[i - 1])) +
                    ")",
                "the paths are tried from reuse down to combine; lower it or raise the other");
+    }
+  }
+  // The index must be one FAISS can build, with parameters it knows.
+  const auto& index = filled.at("index").as_object();
+  if (index.at("factory").is_string() && index.at("parameters").is_string() &&
+      index.at("dimension").is_number()) {
+    const memory::library_options options{
+        .factory = std::string(index.at("factory").as_string()),
+        .parameters = std::string(index.at("parameters").as_string())};
+    const auto dimension = index.at("dimension").to_number<std::size_t>();
+    if (auto ok = memory::solution_library::check_options(dimension, options); !ok) {
+      const bool parameters =
+          ok.error().message.find("parameter") != std::string::npos && !options.parameters.empty();
+      c.report(s->at("index") + (parameters ? "/parameters" : "/factory"), ok.error().message,
+               parameters ? "FAISS search parameters such as \"efSearch=128\" or \"nprobe=16\""
+                          : "a FAISS index factory string such as \"Flat\", \"HNSW32\" or "
+                            "\"IVF1024,Flat\"");
     }
   }
   // Reviewers are agents with a backend (they answer a review as a task).

@@ -223,11 +223,14 @@ TEST(Library, ABadLibraryToStartFromIsAClearError) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("library.faiss"), std::string::npos) << r.output;
 
-  // Starting from the output directory itself would overwrite the source.
+  // Starting from the output directory itself would overwrite the source: refused before
+  // anything in it is touched.
+  const auto events_before = read_file(source / "events.jsonl");
   r = colony("run " + scenario + " --quiet --until 1d --force --out " + source.string() +
              " --library " + source.string());
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("choose another --out"), std::string::npos) << r.output;
+  EXPECT_TRUE(read_file(source / "events.jsonl") == events_before);
 
   for (const auto& d : {source, out, empty, broken}) fs::remove_all(d);
 }

@@ -70,7 +70,7 @@ struct library_policy {
   struct {
     bool enabled = true;
     std::size_t min_versions = 4;  ///< live versions of one lineage not yet synthesized
-    std::size_t max_parents = 16;  ///< the newest versions taken as parents, at most
+    std::size_t max_parents = 16;  ///< the most used versions taken as parents, at most
   } synthesize;
   struct {
     std::vector<std::string> reviewers;  ///< agents asked to review (none: no review)

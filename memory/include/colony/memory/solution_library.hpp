@@ -122,6 +122,11 @@ class solution_library {
                                                        std::size_t dimension,
                                                        library_options options = {});
 
+  /// Whether create() would accept `dimension` and `options` (builds the index and discards it).
+  /// Fails as create() does for them, with errc::invalid_argument naming what is wrong.
+  [[nodiscard]] static result<void> check_options(std::size_t dimension,
+                                                  const library_options& options);
+
   /// Opens the library saved in `dir` (see open_options), after checking it: both files exist,
   /// library.sqlite is a SQLite database with this schema version, library.faiss is a FAISS
   /// index of the recorded dimension and metric, and every vector's id has an entry and every
