@@ -70,6 +70,7 @@ struct entry_state {
   std::string family, domain, solution;
   std::map<std::string, std::string> params;
   std::vector<std::uint64_t> parents;
+  std::uint64_t root = 0;  // the first entry of its lineage (first parents followed back)
   double quality = 0;
   std::uint32_t version = 1;
   std::uint64_t uses = 0, successes = 0;
@@ -153,7 +154,7 @@ class librarian final : public engine::actor, public library_probe {
           if (eq != std::string::npos) s.params[kv.substr(0, eq)] = kv.substr(eq + 1);
         }
       }
-      entries_.push_back(std::move(s));
+      add_state(std::move(s));
     }
     // A version that is a parent of a synthesis is not synthesized again.
     for (const auto& e : entries_) {
@@ -278,7 +279,7 @@ class librarian final : public engine::actor, public library_probe {
       parents.push_back(raw(p));
     }
     const auto version = s.version;
-    entries_.push_back(std::move(s));
+    add_state(std::move(s));
     COLONY_ASSERT(entries_.size() == raw(id));
     ++counters_.stored;
     ctx.log_event("solution_stored", {{"id", raw(id)},
@@ -456,10 +457,11 @@ class librarian final : public engine::actor, public library_probe {
     }
   }
 
-  // The first entry of `id`'s lineage: its first parent's root, or itself.
-  std::uint64_t root(std::uint64_t id) const {
-    while (!entries_[id - 1].parents.empty()) id = entries_[id - 1].parents.front();
-    return id;
+  // Adds the state of entry `entries_.size() + 1`, its lineage root worked out from its first
+  // parent's (entries are added after their parents).
+  void add_state(entry_state s) {
+    s.root = s.parents.empty() ? entries_.size() + 1 : entries_[s.parents.front() - 1].root;
+    entries_.push_back(std::move(s));
   }
 
   // A solution with min_versions live versions not yet synthesized (entries of one lineage:
@@ -473,9 +475,9 @@ class librarian final : public engine::actor, public library_probe {
       const auto& e = entries_[id - 1];
       if (e.deprecated) continue;
       if (e.general) {
-        general[root(id)] = id;
+        general[e.root] = id;
       } else if (!e.synthesized) {
-        versions[root(id)].push_back(id);
+        versions[e.root].push_back(id);
       }
     }
     for (auto& [lineage, ids] : versions) {
@@ -544,7 +546,7 @@ class librarian final : public engine::actor, public library_probe {
     s.version = version_of(e.parents);
     s.last_used = ctx.now();
     s.general = true;
-    entries_.push_back(std::move(s));
+    add_state(std::move(s));
     for (auto p : ids) entries_[p - 1].synthesized = true;
     ++counters_.synthesized;
     boost::json::array parent_ids;

@@ -10,6 +10,8 @@
 #include <faiss/index_io.h>
 #include <omp.h>
 
+#include <optional>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -82,6 +84,10 @@ std::string faiss_reason(const std::exception& e) {
 // HNSW inserts in parallel in an order that depends on thread timing, so adds (and training,
 // whose BLAS calls follow OpenMP's thread count) run on one thread: the index then depends only
 // on the order of the adds.
+// Batches smaller than this are searched on the calling thread only (FAISS's exact search
+// switches to BLAS, which has its own threads, at 20 queries).
+constexpr std::size_t small_batch = 20;
+
 class one_omp_thread {
  public:
   one_omp_thread() : before_(omp_get_max_threads()) { omp_set_num_threads(1); }
@@ -819,6 +825,11 @@ result<std::vector<std::vector<solution_hit>>> solution_library::search(
     }
     scores.resize(todo.size() * fetch);
     labels.resize(todo.size() * fetch);
+    // A small batch is searched on this thread alone: FAISS would split it over queries anyway
+    // (one per thread), and waking an OpenMP team for one query leaves its threads spinning,
+    // which costs more than the search when the caller (a simulation) keeps the cores busy.
+    std::optional<one_omp_thread> single;
+    if (todo.size() < small_batch) single.emplace();
     try {
       s.index->search(static_cast<faiss_id>(todo.size()), x, static_cast<faiss_id>(fetch),
                       scores.data(), labels.data());
