@@ -40,26 +40,37 @@ bool word_char(char c) {
 }
 
 // `text` with each whole-word occurrence of a parameter's value replaced by {name}: the general
-// form of a solution written for those values. Longer values first, so "100" is not read as "10".
+// form of a solution written for those values. One pass over the original text, trying longer
+// values first at each word start ("100" before "10"), so a placeholder once written is never
+// searched again.
 std::string generalize(const std::string& text, const std::map<std::string, std::string>& params) {
-  std::vector<std::pair<std::string, std::string>> by_length(params.begin(), params.end());
+  std::vector<std::pair<std::string, std::string>> by_length;
+  for (const auto& [name, value] : params) {
+    if (!value.empty()) by_length.emplace_back(name, value);
+  }
   std::stable_sort(by_length.begin(), by_length.end(),
                    [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
-  std::string out = text;
-  for (const auto& [name, value] : by_length) {
-    if (value.empty()) continue;
-    const std::string placeholder = "{" + name + "}";
-    std::size_t pos = 0;
-    while ((pos = out.find(value, pos)) != std::string::npos) {
-      const bool starts = pos == 0 || !word_char(out[pos - 1]);
-      const std::size_t end = pos + value.size();
-      const bool ends = end == out.size() || !word_char(out[end]);
-      if (starts && ends) {
-        out.replace(pos, value.size(), placeholder);
-        pos += placeholder.size();
-      } else {
-        pos = end;
+  std::string out;
+  out.reserve(text.size());
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const bool starts = pos == 0 || !word_char(text[pos - 1]);
+    const std::pair<std::string, std::string>* match = nullptr;
+    if (starts) {
+      for (const auto& p : by_length) {
+        const std::size_t end = pos + p.second.size();
+        if (text.compare(pos, p.second.size(), p.second) == 0 &&
+            (end == text.size() || !word_char(text[end]))) {
+          match = &p;
+          break;
+        }
       }
+    }
+    if (match != nullptr) {
+      out += "{" + match->first + "}";
+      pos += match->second.size();
+    } else {
+      out += text[pos++];
     }
   }
   return out;
@@ -389,6 +400,12 @@ class librarian final : public engine::actor, public library_probe {
   // --- upkeep: supersede, deprecate, synthesize ----------------------------------------------
 
   void upkeep(engine::context& ctx) {
+    // Uses older than the supersede window no longer count (and need not be kept).
+    for (auto& e : entries_) {
+      while (!e.used.empty() && e.used.front().first < ctx.now() - policy_.supersede.window) {
+        e.used.pop_front();
+      }
+    }
     if (policy_.supersede.enabled) supersede(ctx);
     if (policy_.deprecate.enabled) retire_idle(ctx);
     if (policy_.synthesize.enabled) synthesize(ctx);
@@ -418,9 +435,6 @@ class librarian final : public engine::actor, public library_probe {
   // supersedes it.
   void supersede(engine::context& ctx) {
     const auto& p = policy_.supersede;
-    for (auto& e : entries_) {
-      while (!e.used.empty() && e.used.front().first < ctx.now() - p.window) e.used.pop_front();
-    }
     for (std::uint64_t id = 1; id <= entries_.size(); ++id) {
       const auto& fork = entries_[id - 1];
       if (fork.deprecated || fork.general || fork.parents.size() != 1) continue;

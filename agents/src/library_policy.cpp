@@ -50,6 +50,10 @@ kind_spec tier_section(library_tier t) {
 
 }  // namespace
 
+std::array<tier_factors, library_tier_count> default_tiers() noexcept {
+  return tier_defaults;
+}
+
 std::string_view to_string(library_tier t) noexcept {
   return tier_names[static_cast<std::size_t>(t)];
 }

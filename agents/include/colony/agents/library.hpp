@@ -41,6 +41,9 @@ struct tier_factors {
   double skill_bonus = 0;     ///< added to the skill, times the quality of the entry used
 };
 
+/// The documented defaults of the five paths, in library_tier order (docs/model.md).
+[[nodiscard]] std::array<tier_factors, library_tier_count> default_tiers() noexcept;
+
 /// The scenario's `library` section, read from the loader's filled-in object.
 struct library_policy {
   bool enabled = false;  ///< the run has a library
@@ -52,7 +55,7 @@ struct library_policy {
     sim_time batch_window = 1 * msec;  ///< queries arriving within it are searched together
   } index;
   /// reuse, adapt_parameters, adapt_logic, combine, generate (in library_tier order).
-  std::array<tier_factors, library_tier_count> tiers{};
+  std::array<tier_factors, library_tier_count> tiers = default_tiers();
   struct {
     sim_time every = 1 * day;  ///< supersede, deprecate and synthesize are judged this often
     sim_time checkpoint = 0;   ///< library files written this often (0: at the end only)
