@@ -16,6 +16,8 @@ std::string_view to_string(errc code) noexcept {
       return "io_error";
     case errc::bad_input:
       return "bad_input";
+    case errc::permission_denied:
+      return "permission_denied";
   }
   return "unknown_error";
 }

@@ -36,6 +36,10 @@ class statement {
   [[nodiscard]] double real_at(int col) const noexcept;
   [[nodiscard]] std::string text_at(int col) const;
 
+  // Whether it holds a prepared statement (a default-constructed one does not).
+  explicit operator bool() const noexcept { return s_ != nullptr; }
+  [[nodiscard]] sqlite3_stmt* get() const noexcept { return s_.get(); }
+
  private:
   std::unique_ptr<sqlite3_stmt, finalize_statement> s_;
 };

@@ -16,6 +16,7 @@ enum class errc {
   run_failed,            ///< an agent's failure policy stopped the run
   io_error,              ///< a file could not be read or written
   bad_input,             ///< a scenario, flag or file failed validation
+  permission_denied,     ///< the caller may not do that (a write through a read-only grant)
 };
 
 /// Short name of an error code ("unknown_agent").
