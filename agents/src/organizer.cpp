@@ -55,7 +55,7 @@ void organizer::handle(broker::envelope& env, engine::context& ctx) {
                          [&](msg::tick& t) { on_tick(t, ctx); }, [](msg::ping&) {},
                          [](msg::pong&) {}, [](msg::token&) {}, [](msg::dead_letter&) {},
                          [](msg::llm_call&) {}, [](msg::llm_reply&) {}, [](msg::library_query&) {},
-                         [](msg::library_answer&) {}, [](msg::library_report&) {}},
+                         [](msg::library_answer&) {}, [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
       env.payload);
 }
 

@@ -157,7 +157,7 @@ class client final : public engine::actor {
                       [](msg::pong&) {}, [](msg::token&) {}, [](msg::spawned&) {},
                       [](msg::stopped&) {}, [](msg::dead_letter&) {}, [](msg::task_request&) {},
                       [](msg::llm_call&) {}, [](msg::llm_reply&) {}, [](msg::library_query&) {},
-                      [](msg::library_answer&) {}, [](msg::library_report&) {}},
+                      [](msg::library_answer&) {}, [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
                   e.payload);
   }
 
@@ -210,7 +210,7 @@ class stub final : public engine::actor {
                                      [](msg::stopped&) {}, [](msg::dead_letter&) {},
                                      [](msg::task_result&) {}, [](msg::llm_call&) {},
                                      [](msg::llm_reply&) {}, [](msg::library_query&) {},
-                                     [](msg::library_answer&) {}, [](msg::library_report&) {}},
+                                     [](msg::library_answer&) {}, [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
                   e.payload);
   }
 
@@ -261,7 +261,7 @@ class recovering_backend final : public engine::actor {
                                      [](msg::stopped&) {}, [](msg::dead_letter&) {},
                                      [](msg::task_request&) {}, [](msg::task_result&) {},
                                      [](msg::llm_reply&) {}, [](msg::library_query&) {},
-                                     [](msg::library_answer&) {}, [](msg::library_report&) {}},
+                                     [](msg::library_answer&) {}, [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
                   e.payload);
   }
 

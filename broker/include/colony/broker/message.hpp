@@ -144,10 +144,14 @@ struct task_request {
   /// `params` ("" when the family has none, and then the task does not use the library). Like
   /// `truth`, written by the workload for the simulated model; agents store and adapt it.
   std::string solution;
+  /// A fact the task needs looked up first (its family's `lookup`): the shared table that would
+  /// hold it and its key ("" when the task needs none).
+  std::string lookup_table;
+  std::string lookup_key;
 };
 BOOST_DESCRIBE_STRUCT(task_request, (),
                       (task, family, domain, text, difficulty, complexity, options, attempt, truth,
-                       arrived, skill_bonus, params, solution))
+                       arrived, skill_bonus, params, solution, lookup_table, lookup_key))
 
 /// A call to an LLM backend, sent by an agent to the backend's actor.
 struct llm_call {
@@ -255,6 +259,55 @@ BOOST_DESCRIBE_STRUCT(library_report, (),
                       (task, author, tier, similarity, used, ok, quality, family, domain, problem,
                        solution, params, changes, saved, difficulty, options, truth, answer))
 
+/// An operation on a locale's store, sent to the store's owner (a request, except "record",
+/// "put" and "merge", which are sent). docs/stores.md lists the operations and their fields.
+struct store_request {
+  static constexpr std::string_view type = "store_request";
+  std::string op;      ///< "recall", "record", "lookup", "put", "create_table", "request_access",
+                       ///< "merge"
+  std::string agent;   ///< the agent asking (by name)
+  std::string locale;  ///< the asking agent's locale
+  std::string table;   ///< a shared table
+  std::string key;     ///< a row's key
+  std::string value;   ///< a row's value; "merge": the heir's name
+  std::string family;  ///< the task's family ("recall", "record")
+  std::string text;    ///< what to remember ("record"); the justification ("request_access")
+  std::string level;   ///< "read" or "write" ("request_access")
+  task_id task{};      ///< the task it is for
+  std::int32_t answer = -1;  ///< the answer given ("record")
+  double quality = 0;        ///< the answer's confidence ("record")
+};
+BOOST_DESCRIBE_STRUCT(store_request, (),
+                      (op, agent, locale, table, key, value, family, text, level, task, answer,
+                       quality))
+
+/// The reply to a store_request.
+struct store_reply {
+  static constexpr std::string_view type = "store_reply";
+  std::string op;           ///< the operation answered
+  bool ok = false;          ///< done (a refused access or write: false, `error` says why)
+  bool hit = false;         ///< "lookup": the key was there and fresh
+  std::string value;        ///< "lookup": its value
+  sim_time updated = 0;     ///< "lookup": when it was written
+  std::uint64_t count = 0;  ///< "recall": episodes of the family at or above the threshold
+  std::string level;        ///< "request_access": the level granted
+  sim_time expires = 0;     ///< "request_access": when the grant ends
+  std::string error;        ///< why not
+};
+BOOST_DESCRIBE_STRUCT(store_reply, (),
+                      (op, ok, hit, value, updated, count, level, expires, error))
+
+/// A shared table now exists: broadcast by a store's owner to its locale, and published on
+/// `stores_topic` for other locales to discover.
+struct db_announce {
+  static constexpr std::string_view type = "db_announce";
+  std::string locale;  ///< where the table lives
+  std::string table;   ///< its name
+  std::string owner;   ///< the agent that created it
+  agent_id store{};    ///< the store's owner, to send operations to
+};
+BOOST_DESCRIBE_STRUCT(db_announce, (), (locale, table, owner, store))
+
 }  // namespace msg
 
 /// Every message of the protocol. Messages larger than a few words travel boxed; construct
@@ -265,6 +318,9 @@ using message =
                  boxed<msg::stopped>, boxed<msg::dead_letter>, boxed<msg::task_request>,
                  boxed<msg::task_result>, boxed<msg::llm_call>, boxed<msg::llm_reply>,
                  boxed<msg::library_query>, boxed<msg::library_answer>, boxed<msg::library_report>>;
+
+/// The topic on which stores announce their shared tables to every locale.
+inline constexpr std::string_view stores_topic = "colony.stores";
 
 /// The topic on which the runtimes publish msg::dead_letter notices.
 inline constexpr std::string_view dead_letter_topic = "colony.dead_letters";
