@@ -117,7 +117,8 @@ void backend_actor::handle(broker::envelope& env, engine::context& ctx) {
           [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {}, [](msg::timeout&) {},
           [](msg::spawned&) {}, [](msg::stopped&) {}, [](msg::dead_letter&) {},
           [](msg::task_request&) {}, [](msg::task_result&) {}, [](msg::llm_reply&) {},
-          [](msg::library_query&) {}, [](msg::library_answer&) {}, [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
+          [](msg::library_query&) {}, [](msg::library_answer&) {}, [](msg::library_report&) {},
+          [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
       env.payload);
 }
 

@@ -57,7 +57,8 @@ void committee::handle(broker::envelope& env, engine::context& ctx) {
                     [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {}, [](msg::spawned&) {},
                     [](msg::stopped&) {}, [](msg::dead_letter&) {}, [](msg::llm_call&) {},
                     [](msg::llm_reply&) {}, [](msg::library_query&) {}, [](msg::library_answer&) {},
-                    [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
+                    [](msg::library_report&) {}, [](msg::store_request&) {},
+                    [](msg::store_reply&) {}, [](msg::db_announce&) {}},
                 env.payload);
 }
 

@@ -126,7 +126,8 @@ class librarian final : public engine::actor, public library_probe {
                            [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {},
                            [](msg::spawned&) {}, [](msg::stopped&) {}, [](msg::dead_letter&) {},
                            [](msg::task_request&) {}, [](msg::llm_call&) {}, [](msg::llm_reply&) {},
-                           [](msg::library_answer&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
+                           [](msg::library_answer&) {}, [](msg::store_request&) {},
+                           [](msg::store_reply&) {}, [](msg::db_announce&) {}},
         env.payload);
   }
 

@@ -46,17 +46,18 @@ void organizer::on_start(engine::context& ctx) {
 }
 
 void organizer::handle(broker::envelope& env, engine::context& ctx) {
-  broker::visit(
-      broker::overloaded{[&](msg::task_request&) { begin(env, ctx); },
-                         [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
-                         [&](msg::timeout& t) { settle(t.request, nullptr, ctx); },
-                         [&](msg::spawned& s) { on_spawned(s, ctx); },
-                         [&](msg::stopped& s) { on_stopped(s.who); },
-                         [&](msg::tick& t) { on_tick(t, ctx); }, [](msg::ping&) {},
-                         [](msg::pong&) {}, [](msg::token&) {}, [](msg::dead_letter&) {},
-                         [](msg::llm_call&) {}, [](msg::llm_reply&) {}, [](msg::library_query&) {},
-                         [](msg::library_answer&) {}, [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
-      env.payload);
+  broker::visit(broker::overloaded{[&](msg::task_request&) { begin(env, ctx); },
+                                   [&](msg::task_result& r) { settle(env.correlation, &r, ctx); },
+                                   [&](msg::timeout& t) { settle(t.request, nullptr, ctx); },
+                                   [&](msg::spawned& s) { on_spawned(s, ctx); },
+                                   [&](msg::stopped& s) { on_stopped(s.who); },
+                                   [&](msg::tick& t) { on_tick(t, ctx); }, [](msg::ping&) {},
+                                   [](msg::pong&) {}, [](msg::token&) {}, [](msg::dead_letter&) {},
+                                   [](msg::llm_call&) {}, [](msg::llm_reply&) {},
+                                   [](msg::library_query&) {}, [](msg::library_answer&) {},
+                                   [](msg::library_report&) {}, [](msg::store_request&) {},
+                                   [](msg::store_reply&) {}, [](msg::db_announce&) {}},
+                env.payload);
 }
 
 void organizer::on_stopped(broker::agent_id who) {

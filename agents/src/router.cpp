@@ -48,7 +48,8 @@ void relay::handle(broker::envelope& env, engine::context& ctx) {
                     [](msg::tick&) {}, [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {},
                     [](msg::spawned&) {}, [](msg::stopped&) {}, [](msg::dead_letter&) {},
                     [](msg::llm_call&) {}, [](msg::library_query&) {}, [](msg::library_answer&) {},
-                    [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
+                    [](msg::library_report&) {}, [](msg::store_request&) {},
+                    [](msg::store_reply&) {}, [](msg::db_announce&) {}},
                 env.payload);
 }
 

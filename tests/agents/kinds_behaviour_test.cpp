@@ -137,28 +137,30 @@ class client final : public engine::actor {
   }
 
   void handle(envelope& e, engine::context& ctx) override {
-    broker::visit(broker::overloaded{
-                      [&](msg::tick& t) {
-                        const auto& task = plan_.at(t.id).task;
-                        ctx.log_event("sent", {{"task", raw(task.task)}});
-                        ctx.request(target_, task, 1 * day);
-                      },
-                      [&](msg::task_result& r) {
-                        ctx.log_event("result", {{"task", raw(r.task)},
-                                                 {"ok", r.ok},
-                                                 {"answer", r.answer},
-                                                 {"confidence", r.confidence},
-                                                 {"cost", r.cost},
-                                                 {"tokens_in", r.tokens_in},
-                                                 {"tokens_out", r.tokens_out},
-                                                 {"error", r.error}});
-                      },
-                      [&](msg::timeout&) { ctx.log_event("no_result"); }, [](msg::ping&) {},
-                      [](msg::pong&) {}, [](msg::token&) {}, [](msg::spawned&) {},
-                      [](msg::stopped&) {}, [](msg::dead_letter&) {}, [](msg::task_request&) {},
-                      [](msg::llm_call&) {}, [](msg::llm_reply&) {}, [](msg::library_query&) {},
-                      [](msg::library_answer&) {}, [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
-                  e.payload);
+    broker::visit(
+        broker::overloaded{[&](msg::tick& t) {
+                             const auto& task = plan_.at(t.id).task;
+                             ctx.log_event("sent", {{"task", raw(task.task)}});
+                             ctx.request(target_, task, 1 * day);
+                           },
+                           [&](msg::task_result& r) {
+                             ctx.log_event("result", {{"task", raw(r.task)},
+                                                      {"ok", r.ok},
+                                                      {"answer", r.answer},
+                                                      {"confidence", r.confidence},
+                                                      {"cost", r.cost},
+                                                      {"tokens_in", r.tokens_in},
+                                                      {"tokens_out", r.tokens_out},
+                                                      {"error", r.error}});
+                           },
+                           [&](msg::timeout&) { ctx.log_event("no_result"); }, [](msg::ping&) {},
+                           [](msg::pong&) {}, [](msg::token&) {}, [](msg::spawned&) {},
+                           [](msg::stopped&) {}, [](msg::dead_letter&) {},
+                           [](msg::task_request&) {}, [](msg::llm_call&) {}, [](msg::llm_reply&) {},
+                           [](msg::library_query&) {}, [](msg::library_answer&) {},
+                           [](msg::library_report&) {}, [](msg::store_request&) {},
+                           [](msg::store_reply&) {}, [](msg::db_announce&) {}},
+        e.payload);
   }
 
  private:
@@ -197,21 +199,23 @@ class stub final : public engine::actor {
   explicit stub(answer_rule rule) : rule_(std::move(rule)) {}
 
   void handle(envelope& e, engine::context& ctx) override {
-    broker::visit(broker::overloaded{[&](msg::task_request& t) {
-                                       ctx.log_event("stub_task", {{"task", raw(t.task)},
-                                                                   {"difficulty", t.difficulty},
-                                                                   {"attempt", t.attempt}});
-                                       msg::task_result r = rule_(t);
-                                       r.task = t.task;
-                                       ctx.reply(e, std::move(r));
-                                     },
-                                     [](msg::tick&) {}, [](msg::timeout&) {}, [](msg::ping&) {},
-                                     [](msg::pong&) {}, [](msg::token&) {}, [](msg::spawned&) {},
-                                     [](msg::stopped&) {}, [](msg::dead_letter&) {},
-                                     [](msg::task_result&) {}, [](msg::llm_call&) {},
-                                     [](msg::llm_reply&) {}, [](msg::library_query&) {},
-                                     [](msg::library_answer&) {}, [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
-                  e.payload);
+    broker::visit(
+        broker::overloaded{
+            [&](msg::task_request& t) {
+              ctx.log_event(
+                  "stub_task",
+                  {{"task", raw(t.task)}, {"difficulty", t.difficulty}, {"attempt", t.attempt}});
+              msg::task_result r = rule_(t);
+              r.task = t.task;
+              ctx.reply(e, std::move(r));
+            },
+            [](msg::tick&) {}, [](msg::timeout&) {}, [](msg::ping&) {}, [](msg::pong&) {},
+            [](msg::token&) {}, [](msg::spawned&) {}, [](msg::stopped&) {},
+            [](msg::dead_letter&) {}, [](msg::task_result&) {}, [](msg::llm_call&) {},
+            [](msg::llm_reply&) {}, [](msg::library_query&) {}, [](msg::library_answer&) {},
+            [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {},
+            [](msg::db_announce&) {}},
+        e.payload);
   }
 
  private:
@@ -261,7 +265,9 @@ class recovering_backend final : public engine::actor {
                                      [](msg::stopped&) {}, [](msg::dead_letter&) {},
                                      [](msg::task_request&) {}, [](msg::task_result&) {},
                                      [](msg::llm_reply&) {}, [](msg::library_query&) {},
-                                     [](msg::library_answer&) {}, [](msg::library_report&) {}, [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
+                                     [](msg::library_answer&) {}, [](msg::library_report&) {},
+                                     [](msg::store_request&) {}, [](msg::store_reply&) {},
+                                     [](msg::db_announce&) {}},
                   e.payload);
   }
 

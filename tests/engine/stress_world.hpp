@@ -120,7 +120,8 @@ class walker final : public actor {
                            [&](broker::msg::task_request&) {}, [&](broker::msg::task_result&) {},
                            [&](broker::msg::llm_call&) {}, [&](broker::msg::llm_reply&) {},
                            [](broker::msg::library_query&) {}, [](broker::msg::library_answer&) {},
-                           [](broker::msg::library_report&) {}, [](broker::msg::store_request&) {}, [](broker::msg::store_reply&) {}, [](broker::msg::db_announce&) {}},
+                           [](broker::msg::library_report&) {}, [](broker::msg::store_request&) {},
+                           [](broker::msg::store_reply&) {}, [](broker::msg::db_announce&) {}},
         e.payload);
   }
 

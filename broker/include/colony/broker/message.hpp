@@ -294,8 +294,7 @@ struct store_reply {
   sim_time expires = 0;     ///< "request_access": when the grant ends
   std::string error;        ///< why not
 };
-BOOST_DESCRIBE_STRUCT(store_reply, (),
-                      (op, ok, hit, value, updated, count, level, expires, error))
+BOOST_DESCRIBE_STRUCT(store_reply, (), (op, ok, hit, value, updated, count, level, expires, error))
 
 /// A shared table now exists: broadcast by a store's owner to its locale, and published on
 /// `stores_topic` for other locales to discover.
