@@ -22,6 +22,8 @@ organizer::organizer(const agent_config& c)
     : locale_(c.locale),
       library_(c.library),
       library_rules_(c.library_rules),
+      store_(c.store),
+      store_rules_(c.store_rules),
       core_(organizer_policy::from_json(c.policies), c.backends),
       timeout_(integer(c.params, "forward_timeout")) {
   for (std::size_t i = 0; i < c.links.size(); ++i) {
@@ -137,6 +139,8 @@ void organizer::maybe_spawn(const pattern_book::placement& at, engine::context& 
   c.backend_name = backend.name;
   c.library = library_;  // specialists it makes use the run's library like the others
   c.library_rules = library_rules_;
+  c.store = store_;  // and remember in their locale's store
+  c.store_rules = store_rules_;
   const kind_spec* kind = find_kind("specialist");
   c.params = with_defaults(*kind, core_.policy().spawn.specialist);
   const std::uint64_t tag = ++next_spawn_;
@@ -410,6 +414,15 @@ void organizer::analyse(engine::context& ctx) {
                                       {"in_flight", target.in_flight},
                                       {"reason", r.reason},
                                       {"details", r.details}});
+      if (store_ != broker::no_agent) {
+        // Their stores merge too: the absorbed agent's memories become the heir's.
+        msg::store_request m;
+        m.op = "merge";
+        m.agent = target.name;
+        m.value = heir.name;
+        m.locale = locale_;
+        ctx.send(store_, std::move(m));
+      }
     } else {
       ctx.log_event("agent_pruned", {{"target", broker::raw(r.target)},
                                      {"target_name", target.name},

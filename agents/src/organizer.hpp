@@ -67,6 +67,8 @@ class organizer final : public engine::actor, public organizer_probe {
   std::string locale_;
   broker::agent_id library_;                             // the run's library (for spawns)
   std::shared_ptr<const library_policy> library_rules_;  // its policy
+  broker::agent_id store_;                               // its locale's store (or none)
+  std::shared_ptr<const store_policy> store_rules_;
   organizer_core core_;
   sim_time timeout_;
   std::uint64_t next_job_ = 0;

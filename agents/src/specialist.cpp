@@ -27,7 +27,15 @@ specialist::specialist(const agent_config& c)
                    ? c.library
                    : broker::no_agent),
       library_rules_(c.library_rules),
-      fallbacks_made_(c.links.size(), 0) {}
+      fallbacks_made_(c.links.size(), 0),
+      store_(c.store_rules != nullptr && c.store_rules->enabled ? c.store : broker::no_agent),
+      store_rules_(c.store_rules),
+      locale_(c.locale) {}
+
+void specialist::on_start(engine::context& ctx) {
+  // Shared tables of other locales are announced on a topic; those of its own, to its locale.
+  if (store_ != broker::no_agent) ctx.subscribe(broker::stores_topic);
+}
 
 void specialist::edges(std::vector<edge_count>& out) const {
   out.push_back({backend_, "backend", calls_made_});
@@ -38,28 +46,33 @@ void specialist::edges(std::vector<edge_count>& out) const {
 }
 
 void specialist::handle(broker::envelope& env, engine::context& ctx) {
-  broker::visit(broker::overloaded{
-                    [&](msg::task_request&) { begin(env, ctx); },
-                    [&](msg::llm_reply& r) { on_sample(env.correlation, &r, ctx); },
-                    [&](msg::task_result& r) { on_fallback(env.correlation, &r, ctx); },
-                    [&](msg::library_answer& a) { on_library(env.correlation, &a, ctx); },
-                    [&](msg::timeout& t) {
-                      if (calls_.count(broker::raw(t.request)) != 0) {
-                        on_sample(t.request, nullptr, ctx);
-                      } else if (queries_.count(broker::raw(t.request)) != 0) {
-                        on_library(t.request, nullptr, ctx);
-                      } else {
-                        on_fallback(t.request, nullptr, ctx);
-                      }
-                    },
-                    [&](msg::tick& t) {
-                      if (t.what == retry_tick) retry(t.id, ctx);
-                    },
-                    [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {}, [](msg::spawned&) {},
-                    [](msg::stopped&) {}, [](msg::dead_letter&) {}, [](msg::llm_call&) {},
-                    [](msg::library_query&) {}, [](msg::library_report&) {},
-                    [](msg::store_request&) {}, [](msg::store_reply&) {}, [](msg::db_announce&) {}},
-                env.payload);
+  broker::visit(
+      broker::overloaded{[&](msg::task_request&) { begin(env, ctx); },
+                         [&](msg::llm_reply& r) { on_sample(env.correlation, &r, ctx); },
+                         [&](msg::task_result& r) { on_fallback(env.correlation, &r, ctx); },
+                         [&](msg::library_answer& a) { on_library(env.correlation, &a, ctx); },
+                         [&](msg::store_reply& r) { on_store(env.correlation, &r, ctx); },
+                         [&](msg::db_announce& a) { learn_table(a); },
+                         [&](msg::timeout& t) {
+                           if (calls_.count(broker::raw(t.request)) != 0) {
+                             on_sample(t.request, nullptr, ctx);
+                           } else if (queries_.count(broker::raw(t.request)) != 0) {
+                             on_library(t.request, nullptr, ctx);
+                           } else if (preps_.count(broker::raw(t.request)) != 0) {
+                             on_store(t.request, nullptr, ctx);
+                           } else {
+                             on_fallback(t.request, nullptr, ctx);
+                           }
+                         },
+                         [&](msg::tick& t) {
+                           if (t.what == retry_tick) retry(t.id, ctx);
+                           if (t.what == external_tick) fetched(t.id, ctx);
+                         },
+                         [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {},
+                         [](msg::spawned&) {}, [](msg::stopped&) {}, [](msg::dead_letter&) {},
+                         [](msg::llm_call&) {}, [](msg::library_query&) {},
+                         [](msg::library_report&) {}, [](msg::store_request&) {}},
+      env.payload);
 }
 
 void specialist::begin(broker::envelope& env, engine::context& ctx) {
@@ -70,6 +83,16 @@ void specialist::begin(broker::envelope& env, engine::context& ctx) {
     fall_back(id, ctx, "circuit open");
     return;
   }
+  if (store_ != broker::no_agent) {
+    prepare(id, ctx);
+    if (jobs_.at(id).preparing > 0) return;
+  }
+  consult(id, ctx);
+}
+
+// After memory and lookups: the library, if the task can use it, then the calls.
+void specialist::consult(std::uint64_t id, engine::context& ctx) {
+  job& j = jobs_.at(id);
   const auto& t = j.work.task();
   if (library_ != broker::no_agent && !t.solution.empty()) {
     // Search first: the answer picks the path. A library that does not answer in time is
@@ -151,6 +174,7 @@ void specialist::call(std::uint64_t id, std::uint32_t attempt, engine::context& 
     c.latency_scale = f.latency;
     if (!j.used.empty()) c.skill_bonus += f.skill_bonus * j.used.front().quality;
   }
+  c.skill_bonus += j.memory_bonus;
   const auto corr = ctx.request(backend_, std::move(c), call_timeout_);
   calls_.emplace(broker::raw(corr), pending_call{id, attempt});
   ++calls_made_;
@@ -304,8 +328,155 @@ void specialist::finish(std::uint64_t id, engine::context& ctx, bool ok, std::in
     r.answer = answer;
     ctx.send(library_, std::move(r));
   }
+  if (store_ != broker::no_agent && ok && own) {
+    // Remembered: a short-term memory, and an episode if rated high enough.
+    const auto& t = j.work.task();
+    msg::store_request r;
+    r.op = "record";
+    r.agent = name_;
+    r.locale = locale_;
+    r.family = t.family;
+    r.text = t.family + ": " + t.text + " -> " + std::to_string(answer);
+    r.task = t.task;
+    r.answer = answer;
+    r.quality = confidence;
+    ctx.send(store_, std::move(r));
+  }
   j.work.answer(ctx, ok, answer, confidence, std::move(error), std::move(via));
   jobs_.erase(id);
+}
+
+// --- stores: memory and shared facts -----------------------------------------------------------
+
+// Asks its store for episodes of the family, and looks up the fact the task needs: in a shared
+// table it knows of (its locale's, or another's it may read), else from outside.
+void specialist::prepare(std::uint64_t id, engine::context& ctx) {
+  job& j = jobs_.at(id);
+  const auto& t = j.work.task();
+  const auto ask = [&](broker::agent_id to, msg::store_request r, prep what) {
+    r.agent = name_;
+    r.locale = locale_;
+    r.task = t.task;
+    const auto corr = ctx.request(to, std::move(r), call_timeout_);
+    preps_.emplace(broker::raw(corr), std::make_pair(id, what));
+    ++j.preparing;
+  };
+  msg::store_request recall;
+  recall.op = "recall";
+  recall.family = t.family;
+  ask(store_, std::move(recall), prep::recall);
+  if (t.lookup_table.empty()) return;
+  auto it = tables_.find(t.lookup_table);
+  if (it != tables_.end() && it->second.locale != locale_ && !it->second.requested) {
+    // Another locale has it: ask its owner, with the reason, and fetch this one meanwhile.
+    it->second.requested = true;
+    msg::store_request r;
+    r.op = "request_access";
+    r.table = t.lookup_table;
+    r.level = "read";
+    r.text = t.family + " tasks need " + t.lookup_table + " rows (" + t.lookup_key + "); " +
+             std::to_string(fetches_[t.lookup_table]) + " fetched from outside so far";
+    ask(it->second.store, std::move(r), prep::access);
+  }
+  if (it != tables_.end() && (it->second.locale == locale_ || it->second.granted)) {
+    msg::store_request r;
+    r.op = "lookup";
+    r.table = t.lookup_table;
+    r.key = t.lookup_key;
+    ask(it->second.store, std::move(r), prep::lookup);
+    return;
+  }
+  fetch_external(id, ctx);
+}
+
+void specialist::on_store(broker::correlation_id corr, const msg::store_reply* r,
+                          engine::context& ctx) {
+  auto it = preps_.find(broker::raw(corr));
+  if (it == preps_.end()) return;
+  const auto [id, what] = it->second;
+  preps_.erase(it);
+  if (jobs_.count(id) == 0) return;
+  job& j = jobs_.at(id);
+  const auto& t = j.work.task();
+  switch (what) {
+    case prep::recall:
+      if (r != nullptr && r->ok) {
+        const auto& m = store_rules_->memory;
+        const double share =
+            std::min(1.0, static_cast<double>(r->count) / static_cast<double>(m.episodes_for_full));
+        j.memory_bonus = m.episode_bonus * share;
+      }
+      break;
+    case prep::access:
+      if (auto tb = tables_.find(t.lookup_table); tb != tables_.end()) {
+        tb->second.granted = r != nullptr && r->ok;
+      }
+      break;
+    case prep::lookup:
+      if (r == nullptr || !r->ok || !r->hit) {
+        fetch_external(id, ctx);  // a miss (or no answer): from outside
+      }
+      break;
+  }
+  if (--j.preparing == 0) consult(id, ctx);
+}
+
+void specialist::fetch_external(std::uint64_t id, engine::context& ctx) {
+  ++jobs_.at(id).preparing;
+  ctx.schedule(store_rules_->external.latency, msg::tick{id, external_tick});
+}
+
+// An external lookup came back: it is paid for, counted, and written where others can read it
+// — into the shared table (made first, once the agent has fetched the same key create_after
+// times and its locale has none).
+void specialist::fetched(std::uint64_t id, engine::context& ctx) {
+  if (jobs_.count(id) == 0) return;
+  job& j = jobs_.at(id);
+  const auto t = j.work.task();  // a copy: the job may end below
+  j.work.cost += store_rules_->external.cost;
+  msg::store_request note;
+  note.op = "external";
+  note.agent = name_;
+  note.locale = locale_;
+  note.table = t.lookup_table;
+  note.key = t.lookup_key;
+  ctx.send(store_, std::move(note));
+  const auto fetches = ++fetches_[t.lookup_table + "/" + t.lookup_key];
+  ++fetches_[t.lookup_table];
+  auto known = tables_.find(t.lookup_table);
+  if (known == tables_.end() && fetches >= store_rules_->shared.create_after) {
+    msg::store_request make;
+    make.op = "create_table";
+    make.agent = name_;
+    make.locale = locale_;
+    make.table = t.lookup_table;
+    make.text = "fetched " + t.lookup_key + " " + std::to_string(fetches) + " times";
+    ctx.send(store_, std::move(make));
+    known = tables_.emplace(t.lookup_table, table_ref{store_, locale_}).first;
+  }
+  if (known != tables_.end() && (known->second.locale == locale_ || known->second.granted)) {
+    // The value an outside source gives for the key (a stable number per key and hour).
+    const auto hour_of = static_cast<std::uint64_t>(ctx.now() / hour);
+    const auto h = broker::stable_hash(t.lookup_key + "@" + std::to_string(hour_of));
+    msg::store_request put;
+    put.op = "put";
+    put.agent = name_;
+    put.locale = locale_;
+    put.table = t.lookup_table;
+    put.key = t.lookup_key;
+    put.value = fixed(0.5 + static_cast<double>(h % 10000) / 10000.0, 4);
+    ctx.send(known->second.store, std::move(put));
+  }
+  if (--j.preparing == 0) consult(id, ctx);
+}
+
+void specialist::learn_table(const msg::db_announce& a) {
+  if (store_ == broker::no_agent) return;
+  auto [it, added] = tables_.emplace(a.table, table_ref{a.store, a.locale});
+  // Its own locale's table takes precedence over another's of the same name.
+  if (!added && a.locale == locale_ && it->second.locale != locale_) {
+    it->second = table_ref{a.store, a.locale};
+  }
 }
 
 }  // namespace colony::agents::detail

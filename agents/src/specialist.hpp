@@ -6,6 +6,7 @@
 
 #include "colony/agents/library.hpp"
 #include "colony/agents/probe.hpp"
+#include "colony/agents/stores.hpp"
 #include "colony/engine/actor.hpp"
 #include "task_job.hpp"
 
@@ -14,11 +15,13 @@ namespace colony::agents::detail {
 class specialist final : public engine::actor, public topology_probe {
  public:
   explicit specialist(const agent_config& c);
+  void on_start(engine::context& ctx) override;
   void handle(broker::envelope& env, engine::context& ctx) override;
   void edges(std::vector<edge_count>& out) const override;
 
  private:
   static constexpr std::uint32_t retry_tick = 1;
+  static constexpr std::uint32_t external_tick = 2;
 
   struct job {
     task_job work;
@@ -31,13 +34,32 @@ class specialist final : public engine::actor, public topology_probe {
     double similarity = 0;                        // best similarity found
     std::vector<broker::msg::solution_ref> used;  // the entries the path builds on
     double own_cost = 0;                          // spent on this agent's own backend calls
+    // Before the calls: memory recalled and facts looked up (stores).
+    std::uint32_t preparing = 0;  // store replies and external lookups still awaited
+    double memory_bonus = 0;      // skill from recalled episodes
   };
+  // A shared table the agent knows of, and where it lives.
+  struct table_ref {
+    broker::agent_id store{};
+    std::string locale;
+    bool requested = false;  // access asked for (another locale's)
+    bool granted = false;    // access given (another locale's)
+  };
+  enum class prep : std::uint8_t { recall, lookup, access };
   struct pending_call {
     std::uint64_t job;
     std::uint32_t attempt;
   };
 
   void begin(broker::envelope& env, engine::context& ctx);
+  void prepare(std::uint64_t id, engine::context& ctx);
+  void prepared(std::uint64_t id, engine::context& ctx);
+  void on_store(broker::correlation_id corr, const broker::msg::store_reply* r,
+                engine::context& ctx);
+  void fetch_external(std::uint64_t id, engine::context& ctx);
+  void fetched(std::uint64_t id, engine::context& ctx);
+  void learn_table(const broker::msg::db_announce& a);
+  void consult(std::uint64_t id, engine::context& ctx);
   void start(std::uint64_t id, engine::context& ctx);
   void on_library(broker::correlation_id corr, const broker::msg::library_answer* a,
                   engine::context& ctx);
@@ -73,9 +95,15 @@ class specialist final : public engine::actor, public topology_probe {
   std::unordered_map<std::uint64_t, pending_call> calls_;       // by correlation id
   std::unordered_map<std::uint64_t, std::uint64_t> fallbacks_;  // by correlation id -> job
   std::unordered_map<std::uint64_t, std::uint64_t> queries_;    // library queries -> job
-  std::uint64_t calls_made_ = 0;                                // requests to the backend
-  std::uint64_t queries_made_ = 0;                              // queries to the library
-  std::vector<std::uint64_t> fallbacks_made_;                   // requests per link
+  broker::agent_id store_;                                      // its locale's store (or none)
+  std::shared_ptr<const store_policy> store_rules_;
+  std::string locale_;
+  std::map<std::string, table_ref> tables_;       // shared tables known, by name
+  std::map<std::string, std::uint64_t> fetches_;  // external lookups per "table/key"
+  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, prep>> preps_;  // store requests
+  std::uint64_t calls_made_ = 0;               // requests to the backend
+  std::uint64_t queries_made_ = 0;             // queries to the library
+  std::vector<std::uint64_t> fallbacks_made_;  // requests per link
   std::uint32_t consecutive_failures_ = 0;
   std::optional<sim_time> open_since_;
 };

@@ -188,7 +188,8 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
                                       .events = &*events,
                                       .snapshots = &snapshots,
                                       .library_dir = out,
-                                      .library_from = f.library});
+                                      .library_from = f.library,
+                                      .store_dir = out});
   if (!run) {
     std::cerr << run.error().message << '\n';
     return exit_bad_input;
@@ -226,6 +227,11 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
   }
   if (auto saved = (*run)->save_library(); !saved) {
     std::cerr << "run failed: could not save the solution library: " << saved.error().message
+              << " (the other outputs are in " << out.string() << ")\n";
+    return exit_run_failed;
+  }
+  if (auto closed = (*run)->close_stores(); !closed) {
+    std::cerr << "run failed: could not close the stores: " << closed.error().message
               << " (the other outputs are in " << out.string() << ")\n";
     return exit_run_failed;
   }

@@ -83,6 +83,10 @@ std::string metrics_header(const scenarios::scenario& s) {
     }
     h += ",library_mean_similarity,library_cost_saved,library_stored";
   }
+  if (agents::store_policy::from_json(s.stores).enabled) {
+    h += ",store_rows,store_lookups,store_hits,store_foreign_reads,external_lookups,"
+         "store_writes_refused,store_tables,store_grants,store_denials";
+  }
   return h;
 }
 
@@ -118,6 +122,11 @@ std::string metrics_line(const bucket_row& row) {
     line << ','
          << fixed(l->reports > 0 ? l->similarity_sum / static_cast<double>(l->reports) : 0, 4)
          << ',' << fixed(l->saved, 6) << ',' << l->stored;
+  }
+  if (const auto& st = row.stores) {
+    line << ',' << st->rows << ',' << st->lookups << ',' << st->hits << ',' << st->foreign_reads
+         << ',' << st->externals << ',' << st->writes_refused << ',' << st->tables << ','
+         << st->granted << ',' << st->denied;
   }
   return line.str();
 }
@@ -205,6 +214,27 @@ boost::json::object summary(const scenarios::scenario& s, const run_totals& t,
                     {"reviewed", l->reviewed},
                     {"rejected", l->rejected},
                     {"review_cost", l->review_cost}};
+  }
+  if (!t.stores.empty()) {
+    boost::json::object stores;
+    for (const auto& [locale, c] : t.stores) {
+      stores[locale] = {{"rows", c.rows},
+                        {"transactions", c.flushes},
+                        {"lookups", c.lookups},
+                        {"hits", c.hits},
+                        {"foreign_reads", c.foreign_reads},
+                        {"external_lookups", c.externals},
+                        {"writes_refused", c.writes_refused},
+                        {"grants", c.granted},
+                        {"denials", c.denied},
+                        {"tables", c.tables},
+                        {"archived", c.archived},
+                        {"recalls", c.recalls},
+                        {"hits_by_agent", {}}};
+      auto& by = stores[locale].as_object()["hits_by_agent"].emplace_object();
+      for (const auto& [agent, n] : c.hits_by) by[agent] = n;
+    }
+    o["stores"] = std::move(stores);
   }
   o["wall_seconds"] = wall_seconds;
   o["tasks_per_wall_second"] =

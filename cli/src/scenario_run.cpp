@@ -41,6 +41,24 @@ agents::library_counters difference(const agents::library_counters& now,
   return d;
 }
 
+agents::store_counters difference(const agents::store_counters& now,
+                                  const agents::store_counters& before) {
+  agents::store_counters d = now;
+  d.rows -= before.rows;
+  d.flushes -= before.flushes;
+  d.lookups -= before.lookups;
+  d.hits -= before.hits;
+  d.foreign_reads -= before.foreign_reads;
+  d.externals -= before.externals;
+  d.writes_refused -= before.writes_refused;
+  d.granted -= before.granted;
+  d.denied -= before.denied;
+  d.tables -= before.tables;
+  d.archived -= before.archived;
+  d.recalls -= before.recalls;
+  return d;
+}
+
 scenario_run::scenario_run(const scenarios::scenario& s, const run_settings& settings)
     : scenario_(s),
       rt_({.seed = settings.seed,
@@ -83,6 +101,26 @@ result<std::unique_ptr<scenario_run>> scenario_run::build(const scenarios::scena
     run->library_ = broker::agent_id{broker::raw(workload_id) + 1};
   }
   const auto rules = std::make_shared<const agents::library_policy>(lp);
+  // The stores, one per locale, come after the library (or the workload).
+  const auto sp = agents::store_policy::from_json(s.stores);
+  const auto store_rules = std::make_shared<const agents::store_policy>(sp);
+  std::map<std::string, broker::agent_id> store_ids;
+  std::vector<std::unique_ptr<memory::locale_store>> opened;
+  if (sp.enabled) {
+    if (settings.store_dir.empty()) {
+      return fail(errc::bad_input, "the scenario has stores, and the run no directory for them");
+    }
+    run->pool_ = std::make_shared<memory::store_pool>(
+        settings.store_dir,
+        memory::pool_limits{.max_open = sp.store.max_open, .cache_kib = sp.store.cache_kib});
+    std::uint64_t next = broker::raw(workload_id) + (lp.enabled ? 2 : 1);
+    for (const auto& l : s.locales) {
+      auto store = run->pool_->open(l.name);
+      if (!store) return store.error();
+      opened.push_back(std::move(*store));
+      store_ids[l.name] = broker::agent_id{next++};
+    }
+  }
 
   std::vector<agents::backend_ref> backend_refs;
   for (const auto& b : s.backends) backend_refs.push_back({b.name, backend_ids[b.name], b});
@@ -118,7 +156,9 @@ result<std::unique_ptr<scenario_run>> scenario_run::build(const scenarios::scena
         .link_names = a.links,
         .params = a.params,
         .library = run->library_,
-        .library_rules = rules};
+        .library_rules = rules,
+        .store = store_ids.count(a.locale) != 0 ? store_ids.at(a.locale) : broker::no_agent,
+        .store_rules = store_rules};
     for (const auto& l : a.links) {
       config.links.push_back(agent_ids[l]);
       const auto* target = by_name.at(l);
@@ -160,7 +200,25 @@ result<std::unique_ptr<scenario_run>> scenario_run::build(const scenarios::scena
     if (!l) return l.error();
     COLONY_ASSERT(*l == run->library_);
   }
+  for (std::size_t i = 0; i < opened.size(); ++i) {
+    const auto& locale = s.locales[i].name;
+    auto shared = std::make_shared<std::unique_ptr<memory::locale_store>>(std::move(opened[i]));
+    auto k = rt.spawn([sp, shared] { return agents::make_store_keeper(sp, std::move(*shared)); },
+                      {.name = "store:" + locale, .kind = "store"});
+    if (!k) return k.error();
+    COLONY_ASSERT(*k == store_ids.at(locale));
+    run->stores_.emplace_back(locale, *k);
+  }
   return run;
+}
+
+result<void> scenario_run::close_stores() {
+  for (const auto& [locale, id] : stores_) {
+    auto* probe = dynamic_cast<agents::store_probe*>(rt_.inspect(id));
+    if (probe == nullptr) continue;
+    if (auto closed = probe->finish(until_); !closed) return closed;
+  }
+  return {};
 }
 
 result<memory::solution_library> scenario_run::open_library(const agents::library_policy& lp,
@@ -240,6 +298,28 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
   take("start", 0);
   sim_time next_analysis = analysis_every_ > 0 ? analysis_every_ : time_never;
   agents::library_counters library_before;
+  agents::store_counters stores_before;
+  const auto store_totals = [&] {
+    agents::store_counters sum;
+    for (const auto& [locale, id] : stores_) {
+      const auto* probe = dynamic_cast<const agents::store_probe*>(rt_.inspect(id));
+      if (probe == nullptr) continue;
+      const auto c = probe->counters();
+      sum.rows += c.rows;
+      sum.flushes += c.flushes;
+      sum.lookups += c.lookups;
+      sum.hits += c.hits;
+      sum.foreign_reads += c.foreign_reads;
+      sum.externals += c.externals;
+      sum.writes_refused += c.writes_refused;
+      sum.granted += c.granted;
+      sum.denied += c.denied;
+      sum.tables += c.tables;
+      sum.archived += c.archived;
+      sum.recalls += c.recalls;
+    }
+    return sum;
+  };
   const sim_time checkpoint = library_policy_.upkeep.checkpoint;
   sim_time next_checkpoint = checkpoint > 0 ? checkpoint : time_never;
   for (sim_time start = 0; start < until_; start += bucket) {
@@ -289,6 +369,11 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
         while (next_checkpoint <= end) next_checkpoint += checkpoint;
       }
     }
+    if (!stores_.empty()) {
+      const auto now_counts = store_totals();
+      row.stores = difference(now_counts, stores_before);
+      stores_before = now_counts;
+    }
     latencies.insert(latencies.end(), row.tasks.latencies.begin(), row.tasks.latencies.end());
     totals.tasks.add(row.tasks);
     on_bucket(row);
@@ -303,6 +388,11 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
   totals.kernel = rt_.stats();
   totals.end_time = until_;
   if (auto* probe = library_probe()) totals.library = probe->counters();
+  for (const auto& [locale, id] : stores_) {
+    if (const auto* probe = dynamic_cast<const agents::store_probe*>(rt_.inspect(id))) {
+      totals.stores[locale] = probe->counters();
+    }
+  }
   return totals;
 }
 
@@ -374,6 +464,16 @@ boost::json::object scenario_run::snapshot(std::string_view at, sim_time t) {
                            {"kind", "link"},
                            {"requests", source->total().arrived}});
     }
+  }
+  for (const auto& [locale, id] : stores_) {
+    agents_out.push_back({{"id", broker::raw(id)},
+                          {"name", "store:" + locale},
+                          {"kind", "store"},
+                          {"locale", locale},
+                          {"backend", ""},
+                          {"parent", nullptr},
+                          {"born", 0},
+                          {"patterns", boost::json::array()}});
   }
   if (library_ != broker::no_agent) {
     agents_out.push_back({{"id", broker::raw(library_)},

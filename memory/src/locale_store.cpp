@@ -1267,6 +1267,19 @@ result<agent_records> locale_store::export_agent(std::string_view agent) {
   return out;
 }
 
+result<std::string> locale_store::integrity_check() {
+  std::lock_guard lock(m_);
+  if (auto r = use(); !r) return r.error();
+  auto& db = conn_->db;
+  auto s = db.prepare("PRAGMA integrity_check");
+  if (!s) return failure(db, "cannot run integrity_check");
+  std::string out;
+  int rc = SQLITE_ROW;
+  while ((rc = s->step()) == SQLITE_ROW) out += (out.empty() ? "" : "\n") + s->text_at(0);
+  if (rc != SQLITE_DONE) return failure(db, "integrity_check failed");
+  return out;
+}
+
 result<std::string> locale_store::dump() {
   std::lock_guard lock(m_);
   if (auto r = use(); !r) return r.error();

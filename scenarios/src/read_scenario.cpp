@@ -2,6 +2,7 @@
 
 #include "colony/agents/library.hpp"
 #include "colony/agents/organizer.hpp"
+#include "colony/agents/stores.hpp"
 #include "colony/memory/solution_library.hpp"
 #include "sections.hpp"
 #include "wording.hpp"
@@ -112,12 +113,46 @@ json::object read_library(checker& c, const json::value& v, const std::vector<ag
   return filled;
 }
 
+json::object read_stores(checker& c, const json::value& v, const std::vector<locale>& locales) {
+  json::object filled;
+  std::vector<std::string> names{"enabled"};
+  for (const auto& section : agents::store_sections()) names.push_back(section.name);
+  const auto s = c.open(v, "/stores", names);
+  if (!s) return filled;
+  bool enabled = true;
+  if (const auto* e = s->find("enabled")) enabled = c.boolean(*e, s->at("enabled")).value_or(true);
+  filled["enabled"] = enabled;
+  for (const auto& section : agents::store_sections()) {
+    filled[section.name] = read_params(c, section, s->find(section.name), s->at(section.name), {});
+  }
+  if (enabled && locales.empty()) {
+    c.report("/stores", "stores are kept per locale, and the scenario declares none",
+             "add \"locales\" (and put agents in them)");
+  }
+  // Trust names locales of the scenario.
+  const auto& trusted = filled.at("access").as_object().at("trusted");
+  if (trusted.is_object()) {
+    for (const auto& [owner, list] : trusted.as_object()) {
+      const std::string at = s->at("access") + "/trusted/" + std::string(owner);
+      c.refer(name_kind::locale, std::string(owner), at);
+      if (!list.is_array()) continue;
+      for (std::size_t i = 0; i < list.as_array().size(); ++i) {
+        if (list.as_array()[i].is_string()) {
+          c.refer(name_kind::locale, std::string(list.as_array()[i].as_string()),
+                  at + "/" + std::to_string(i));
+        }
+      }
+    }
+  }
+  return filled;
+}
+
 scenario read_scenario(checker& c, const json::value& document, std::string default_name) {
   scenario sc;
   sc.name = std::move(default_name);
   const auto s = c.open(document, "",
                         {"$schema", "name", "description", "run", "backends", "locales", "agents",
-                         "workload", "policies", "library"});
+                         "workload", "policies", "library", "stores"});
   if (!s) return sc;
   if (const auto* v = s->find("$schema")) (void)c.string(*v, s->at("$schema"));
   c.read_string(*s, "name", sc.name);
@@ -137,6 +172,7 @@ scenario read_scenario(checker& c, const json::value& document, std::string defa
                                      [](const agent_spec& a) { return a.kind == "organizer"; });
   sc.policies = read_policies(c, s->find("policies"), organized);
   if (const auto* v = s->find("library")) sc.library = read_library(c, *v, sc.agents);
+  if (const auto* v = s->find("stores")) sc.stores = read_stores(c, *v, sc.locales);
   // The spawn policy's candidate backends must be backends of the scenario.
   const auto* spawn = sc.policies.if_contains("spawn");
   const auto* names =

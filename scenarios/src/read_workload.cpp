@@ -3,6 +3,7 @@
 #include <cctype>
 #include <set>
 
+#include "colony/memory/locale_store.hpp"
 #include "sections.hpp"
 #include "wording.hpp"
 
@@ -133,6 +134,7 @@ void check_placeholders(checker& c, const task_family& f, const std::string& poi
     }
     used.insert(std::move(name));
   }
+  if (!f.lookup_slot.empty()) used.insert(f.lookup_slot);
   for (const auto& name : slot_names) {
     if (used.count(name) != 0) continue;
     c.report({pointer_to(pointer_to(pointer, "slots"), name),
@@ -146,7 +148,7 @@ task_family read_family(checker& c, const json::value& v, const std::string& poi
   f.difficulty.a = 0.5;
   f.complexity.a = 0.3;
   const auto s = c.open(v, pointer,
-                        {"name", "domain", "templates", "slots", "solution", "difficulty",
+                        {"name", "domain", "templates", "slots", "solution", "lookup", "difficulty",
                          "complexity", "options", "share"});
   if (!s) return f;
   if (auto name = c.required_string(*s, "name")) {
@@ -166,6 +168,20 @@ task_family read_family(checker& c, const json::value& v, const std::string& poi
     }
   }
   c.read_string(*s, "solution", f.solution);
+  if (const auto* l = s->find("lookup")) {
+    if (const auto o = c.open(*l, s->at("lookup"), {"slot", "table"})) {
+      f.lookup_slot = c.required_string(*o, "slot").value_or("");
+      f.lookup_table = c.required_string(*o, "table").value_or("");
+      if (!f.lookup_table.empty() && !memory::safe_table_name(f.lookup_table)) {
+        c.report(o->at("table"), quote(f.lookup_table) + " is not a table name",
+                 "letters, digits and '_', at most 64");
+      }
+      if (!f.lookup_slot.empty() && c.count() == before && f.slots.count(f.lookup_slot) == 0) {
+        c.report(o->at("slot"), "slot " + quote(f.lookup_slot) + " is not a slot of the family",
+                 "the key of the lookup is one of \"slots\"");
+      }
+    }
+  }
   // Placeholders are only compared once templates and slots are readable, to report each
   // mistake once.
   if (c.count() == before) check_placeholders(c, f, pointer);

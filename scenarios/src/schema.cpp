@@ -6,6 +6,7 @@
 
 #include "colony/agents/library.hpp"
 #include "colony/agents/organizer.hpp"
+#include "colony/agents/stores.hpp"
 #include "colony/base/time.hpp"
 #include "wording.hpp"
 
@@ -255,6 +256,10 @@ json::object family_def() {
                               "The solution a model writes for a task, with {slot} placeholders "
                               "filled with the task's values; tasks of a family with one use the "
                               "solution library (docs/library.md).")},
+       {"lookup",
+        described(closed({{"slot", string_type()}, {"table", string_type()}}, {"slot", "table"}),
+                  "A fact each task needs first: the slot whose value is the key, and "
+                  "the shared table that would hold it (docs/stores.md).")},
        {"difficulty", with_default(ref("distribution"), 0.5)},
        {"complexity", with_default(ref("distribution"), 0.3)},
        {"options", described(with_default(count(2), 4), "Answer options of a task.")},
@@ -344,6 +349,20 @@ json::object library_def() {
                    "(docs/library.md).");
 }
 
+// `stores`: "enabled" and one closed object per section, with its parameters.
+json::object stores_def() {
+  json::object sections{{"enabled", described(with_default({{"type", "boolean"}}, true),
+                                              "false: the locales have no stores.")}};
+  for (const auto& section : agents::store_sections()) {
+    json::object params;
+    for (const auto& p : section.params) params[p.name] = param_schema(p);
+    sections[section.name] = described(closed(std::move(params)), section.doc);
+  }
+  return described(closed(std::move(sections)),
+                   "Per-locale SQLite stores: memory, shared tables, access between locales "
+                   "(docs/stores.md).");
+}
+
 json::value scenario_schema(const std::vector<const agents::kind_spec*>& kinds) {
   return json::object{
       {"$schema", "https://json-schema.org/draft/2020-12/schema"},
@@ -361,7 +380,8 @@ json::value scenario_schema(const std::vector<const agents::kind_spec*>& kinds) 
         {"agents", array_of(ref("agent"))},
         {"workload", ref("workload")},
         {"policies", policies_def()},
-        {"library", library_def()}}},
+        {"library", library_def()},
+        {"stores", stores_def()}}},
       {"required", {"workload"}},
       {"$defs",
        {{"duration", duration_def()},

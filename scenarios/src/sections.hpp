@@ -46,6 +46,11 @@ namespace colony::scenarios {
 [[nodiscard]] json::object read_library(checker& c, const json::value& v,
                                         const std::vector<agent_spec>& agents);
 
+/// `stores`: every section of agents::store_sections(), checked, with defaults filled in, and
+/// "enabled"; stores need locales, and trust names locales.
+[[nodiscard]] json::object read_stores(checker& c, const json::value& v,
+                                       const std::vector<locale>& locales);
+
 /// `workload` (required).
 [[nodiscard]] workload read_workload(checker& c, const json::value& v, const std::string& pointer);
 

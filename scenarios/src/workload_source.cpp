@@ -179,12 +179,21 @@ void workload_source::arrive(engine::context& ctx) {
     t.family = fam.name;
     t.domain = fam.domain;
     const auto& text = fam.templates[r.below(fam.templates.size())];
-    if (fam.solution.empty()) {
+    if (fam.solution.empty() && fam.lookup_table.empty()) {
       t.text = fill_template(text, fam.slots, r);
     } else {
-      // Only families with a solution record their values: the rest draw exactly as before.
+      // Only families with a solution or a lookup record their values: the rest draw exactly as
+      // before.
       t.text = fill_template(text, fam.slots, r, &t.params);
-      t.solution = fill_template(fam.solution, fam.slots, r, &t.params);
+      if (!fam.solution.empty()) t.solution = fill_template(fam.solution, fam.slots, r, &t.params);
+      if (!fam.lookup_table.empty()) {
+        t.lookup_table = fam.lookup_table;
+        const auto key = t.params.find(fam.lookup_slot);
+        // A slot the template does not use is drawn for the lookup alone.
+        t.lookup_key = key != t.params.end()
+                           ? key->second
+                           : fill_template("{" + fam.lookup_slot + "}", fam.slots, r, &t.params);
+      }
     }
     t.difficulty = draw(fam.difficulty, r);
     t.complexity = draw(fam.complexity, r);

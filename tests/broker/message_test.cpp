@@ -43,6 +43,10 @@ TEST(Message, EveryTypeRoundTripsThroughJson) {
                           4,
                           2,
                           2},
+      msg::store_request{"lookup", "fx", "finance", "market_data", "EUR/USD", "", "fx_quote", "",
+                         "", task_id{11}, -1, 0},
+      msg::store_reply{"lookup", true, true, "1.0842", 5000, 0, "", 0, ""},
+      msg::db_announce{"finance", "market_data", "fx", agent_id{9}},
   };
   ASSERT_EQ(all.size(), std::variant_size_v<message>);
   for (const auto& m : all) {

@@ -128,10 +128,10 @@ std::vector<std::string> bundled() {
 
 TEST(Validate, AcceptsEveryBundledScenario) {
   const auto names = bundled();
-  ASSERT_EQ(names,
-            (std::vector<std::string>{"committee", "data_pipeline", "emergent_specialization",
-                                      "expert_router", "library_learning", "parallel_merge",
-                                      "redundant_validators", "self_consistency", "support_desk"}));
+  ASSERT_EQ(names, (std::vector<std::string>{
+                       "committee", "data_pipeline", "emergent_specialization", "expert_router",
+                       "library_learning", "market_data", "parallel_merge", "redundant_validators",
+                       "self_consistency", "support_desk"}));
   for (const auto& name : names) {
     const auto path = examples() / (name + ".json");
     const auto r = colony("validate " + path.string());
@@ -143,7 +143,7 @@ TEST(Validate, AcceptsEveryBundledScenario) {
 // The determinism contract, end to end: same scenario and seed, 1 and 2 threads.
 TEST(Run, BundledScenariosAreByteIdenticalForOneAndTwoThreads) {
   const auto names = bundled();
-  ASSERT_EQ(names.size(), 9u);
+  ASSERT_EQ(names.size(), 10u);
   for (const auto& name : names) {
     const auto one = run_example(name, "--threads 1 --until 6h", "t1");
     const auto two = run_example(name, "--threads 2 --until 6h", "t2");

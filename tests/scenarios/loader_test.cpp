@@ -220,7 +220,7 @@ TEST(Loader, UnknownKeysSuggestTheClosestKnownOne) {
                 "x.json:4:30: error: /locales/0/nmae: unknown key \"nmae\" (did you mean "
                 "\"name\"?)",
                 "x.json:5:3: error: /zzz: unknown key \"zzz\" (known: $schema, name, description, "
-                "run, backends, locales, agents, workload, policies, library)"}));
+                "run, backends, locales, agents, workload, policies, library, stores)"}));
 }
 
 TEST(Loader, DuplicateJsonKeysAreReportedAtTheSecond) {

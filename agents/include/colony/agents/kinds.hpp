@@ -19,6 +19,7 @@
 namespace colony::agents {
 
 struct library_policy;
+struct store_policy;
 
 /// The JSON type a parameter takes.
 enum class param_type : std::uint8_t {
@@ -74,6 +75,9 @@ struct agent_config {
   /// The run's solution library (no_agent: none) and its policy (for kinds that use it).
   broker::agent_id library = broker::no_agent;
   std::shared_ptr<const library_policy> library_rules;
+  /// The store of the agent's locale (no_agent: none) and the stores' policy.
+  broker::agent_id store = broker::no_agent;
+  std::shared_ptr<const store_policy> store_rules;
 };
 
 /// A registered kind.

@@ -316,7 +316,8 @@ using message =
     std::variant<msg::ping, msg::pong, msg::token, msg::tick, msg::timeout, boxed<msg::spawned>,
                  boxed<msg::stopped>, boxed<msg::dead_letter>, boxed<msg::task_request>,
                  boxed<msg::task_result>, boxed<msg::llm_call>, boxed<msg::llm_reply>,
-                 boxed<msg::library_query>, boxed<msg::library_answer>, boxed<msg::library_report>>;
+                 boxed<msg::library_query>, boxed<msg::library_answer>, boxed<msg::library_report>,
+                 boxed<msg::store_request>, boxed<msg::store_reply>, boxed<msg::db_announce>>;
 
 /// The topic on which stores announce their shared tables to every locale.
 inline constexpr std::string_view stores_topic = "colony.stores";

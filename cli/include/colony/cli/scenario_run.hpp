@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "colony/agents/library.hpp"
+#include "colony/agents/stores.hpp"
 #include "colony/base/error.hpp"
 #include "colony/engine/event_log.hpp"
 #include "colony/engine/sim_runtime.hpp"
@@ -37,6 +38,9 @@ struct run_settings {
   /// A saved library to start from (a directory holding library.faiss and library.sqlite). It
   /// is copied, never modified. Empty: the library starts empty.
   std::filesystem::path library_from;
+  /// Where the locales' stores live (`locales/<locale>.sqlite` under it). Needed when the
+  /// scenario has stores.
+  std::filesystem::path store_dir;
 };
 
 /// Per-backend counts.
@@ -58,6 +62,8 @@ struct bucket_row {
   /// The library's counters over the bucket (entries and deprecated: at its end); none when the
   /// run has no library.
   std::optional<agents::library_counters> library;
+  /// The stores' counters over the bucket, summed over locales; none without stores.
+  std::optional<agents::store_counters> stores;
 };
 
 /// Totals of a finished run.
@@ -68,7 +74,8 @@ struct run_totals {
   std::vector<backend_tally> backends;
   engine::run_stats kernel;
   sim_time end_time = 0;
-  std::optional<agents::library_counters> library;  ///< totals; none without a library
+  std::optional<agents::library_counters> library;       ///< totals; none without a library
+  std::map<std::string, agents::store_counters> stores;  ///< totals per locale; none without
 };
 
 /// An agent of the built network, for topology output.
@@ -99,6 +106,8 @@ class scenario_run {
   /// Writes the library's files to run_settings::library_dir and removes its working database.
   /// Does nothing when the run has no library or no library_dir.
   [[nodiscard]] result<void> save_library();
+  /// Commits what the stores have queued and closes them (each file then stands alone).
+  [[nodiscard]] result<void> close_stores();
 
  private:
   scenario_run(const scenarios::scenario& s, const run_settings& settings);
@@ -108,6 +117,7 @@ class scenario_run {
   agents::library_probe* library_probe();
 
   const scenarios::scenario& scenario_;
+  std::shared_ptr<memory::store_pool> pool_;  // outlives the runtime, whose keepers use it
   engine::sim_runtime rt_;
   sim_time until_;
   run_settings settings_;
@@ -116,6 +126,7 @@ class scenario_run {
   std::vector<node> nodes_;
   std::vector<broker::agent_id> organizers_;
   broker::agent_id library_ = broker::no_agent;
+  std::vector<std::pair<std::string, broker::agent_id>> stores_;  // keeper per locale
   agents::library_policy library_policy_;
   sim_time analysis_every_ = 0;  ///< the organizers' analysis period (0: none)
 };
@@ -123,6 +134,10 @@ class scenario_run {
 /// `now` minus `before` for the running counts; entries and deprecated as in `now`.
 [[nodiscard]] agents::library_counters difference(const agents::library_counters& now,
                                                   const agents::library_counters& before);
+
+/// `now` minus `before` for the running counts.
+[[nodiscard]] agents::store_counters difference(const agents::store_counters& now,
+                                                const agents::store_counters& before);
 
 /// The p-th percentile (0..100) of `v` by the nearest-rank method; 0 when empty. Sorts `v`.
 [[nodiscard]] sim_time percentile(std::vector<sim_time>& v, double p);

@@ -338,6 +338,8 @@ class locale_store {
   /// Every row of every table, tables by name and rows by primary key, one line each: equal for
   /// equal contents whatever the history of connections. For tests and inspection.
   [[nodiscard]] result<std::string> dump();
+  /// What PRAGMA integrity_check says: "ok" for a sound file, else its findings, one a line.
+  [[nodiscard]] result<std::string> integrity_check();
 
   /// Row `key` of shared table `table`, read through the store's read-only connection (opened
   /// on first use with SQLITE_OPEN_READONLY): the path of an agent of another locale holding a

@@ -62,6 +62,9 @@ struct task_family {
   /// {slot} placeholders, filled with the task's values ("": the family's tasks do not use the
   /// solution library).
   std::string solution;
+  /// A fact each task needs looked up first: the slot whose value is the key, and the shared
+  /// table that would hold it ("": none).
+  std::string lookup_slot, lookup_table;
   distribution difficulty;    ///< 0..1 per task
   distribution complexity;    ///< 0..1 per task
   std::uint32_t options = 4;  ///< answer options (>= 2)
@@ -110,6 +113,7 @@ struct scenario {
   workload work;
   boost::json::object policies;  ///< self-organization policies, filled in (empty: none)
   boost::json::object library;   ///< the solution library's sections, filled in (empty: none)
+  boost::json::object stores;    ///< the per-locale stores' sections, filled in (empty: none)
 
   std::filesystem::path source;  ///< the file it came from
   boost::json::value as_run;     ///< the document after --set overrides, as run
