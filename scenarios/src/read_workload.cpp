@@ -172,13 +172,16 @@ task_family read_family(checker& c, const json::value& v, const std::string& poi
     if (const auto o = c.open(*l, s->at("lookup"), {"slot", "table"})) {
       f.lookup_slot = c.required_string(*o, "slot").value_or("");
       f.lookup_table = c.required_string(*o, "table").value_or("");
-      if (!f.lookup_table.empty() && !memory::safe_table_name(f.lookup_table)) {
-        c.report(o->at("table"), quote(f.lookup_table) + " is not a table name",
-                 "letters, digits and '_', at most 64");
-      }
+      // Table names are case-insensitive in a store; kept in lower case.
+      std::transform(f.lookup_table.begin(), f.lookup_table.end(), f.lookup_table.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
       if (!f.lookup_slot.empty() && c.count() == before && f.slots.count(f.lookup_slot) == 0) {
         c.report(o->at("slot"), "slot " + quote(f.lookup_slot) + " is not a slot of the family",
                  "the key of the lookup is one of \"slots\"");
+      }
+      if (!f.lookup_table.empty() && !memory::safe_table_name(f.lookup_table)) {
+        c.report(o->at("table"), quote(f.lookup_table) + " is not a table name",
+                 "letters, digits and '_', at most 64");
       }
     }
   }

@@ -176,6 +176,23 @@ TEST(Stores, RunsAreByteIdenticalWithOneAndTwoThreadsStoresIncluded) {
   fs::remove_all(two);
 }
 
+// A store unused for archive_idle is closed (its file kept) and reopens on the next use: the
+// science store is idle until the lab's first task at 12h.
+TEST(Stores, AnIdleStoreIsArchivedAndReopensWhenUsed) {
+  const auto dir = run_market("archive", "--until 14h --set stores.store.archive_idle=1h");
+  const auto archived = events_of(dir, "db_archived");
+  ASSERT_FALSE(archived.empty());
+  EXPECT_EQ(archived.front().at("locale").as_string(), "science");
+  EXPECT_EQ(archived.front().at("t").to_number<std::int64_t>(), std::int64_t{3600} * 1'000'000);
+  const auto summary = read_json(dir / "summary.json");
+  const auto& science = summary.at("stores").at("science").as_object();
+  EXPECT_GE(u64(science, "archived"), 1u);
+  EXPECT_GT(u64(science, "recalls"), 0u);  // used again after 12h
+  const auto stores = dumps(dir);
+  EXPECT_NE(stores.at("science").find("climate_modeler"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 // The `commits` rows of a dump: seq numbers, in order.
 std::vector<std::int64_t> commit_seqs(const std::string& dump) {
   std::vector<std::int64_t> out;

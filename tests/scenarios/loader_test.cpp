@@ -502,3 +502,39 @@ TEST(Loader, ReadsFilesAndReportsOnesItCannotRead) {
 
 }  // namespace
 }  // namespace colony::scenarios
+
+namespace colony::scenarios {
+namespace {
+
+bool mentions(const std::vector<std::string>& problems, std::string_view text) {
+  return std::any_of(problems.begin(), problems.end(),
+                     [&](const std::string& p) { return p.find(text) != std::string::npos; });
+}
+
+TEST(Loader, StoresNeedLocalesTrustKnownLocalesAndLookupsKnownSlots) {
+  const auto p = problems_in(R"({"agents": [{"kind": "solver", "name": "a", "backend": "m"}],
+"backends": [{"name": "m"}],
+"stores": {"access": {"trusted": {"finance": ["science"]}}},
+"workload": {"entry": "a", "families": [{"name": "f", "domain": "d",
+  "templates": ["Quote {pair}"], "slots": {"pair": ["EUR/USD"]},
+  "lookup": {"slot": "pear", "table": "market data"}}]}})");
+  EXPECT_TRUE(mentions(p, "/stores: stores are kept per locale, and the scenario declares none"))
+      << ::testing::PrintToString(p);
+  EXPECT_TRUE(mentions(p, "/stores/access/trusted/finance")) << ::testing::PrintToString(p);
+  EXPECT_TRUE(mentions(p, "/workload/families/0/lookup/table: \"market data\" is not a table"))
+      << ::testing::PrintToString(p);
+  EXPECT_TRUE(mentions(p, "/workload/families/0/lookup/slot: slot \"pear\" is not a slot"))
+      << ::testing::PrintToString(p);
+  // With locales and a lookup of a real slot, the same stores are fine.
+  EXPECT_TRUE(problems_in(R"({"locales": ["finance", "science"],
+"agents": [{"kind": "solver", "name": "a", "backend": "m", "locale": "finance"}],
+"backends": [{"name": "m"}],
+"stores": {"access": {"trusted": {"finance": ["science"]}}},
+"workload": {"entry": "a", "families": [{"name": "f", "domain": "d",
+  "templates": ["Quote {pair}"], "slots": {"pair": ["EUR/USD"]},
+  "lookup": {"slot": "pair", "table": "market_data"}}]}})")
+                  .empty());
+}
+
+}  // namespace
+}  // namespace colony::scenarios
