@@ -367,7 +367,8 @@ void specialist::prepare(std::uint64_t id, engine::context& ctx) {
   ask(store_, std::move(recall), prep::recall);
   if (t.lookup_table.empty()) return;
   auto it = tables_.find(t.lookup_table);
-  if (it != tables_.end() && it->second.locale != locale_ && !it->second.requested) {
+  if (it != tables_.end() && it->second.locale != locale_ && !it->second.granted &&
+      (!it->second.requested || ctx.now() >= it->second.retry_after)) {
     // Another locale has it: ask its owner, with the reason, and fetch this one meanwhile.
     it->second.requested = true;
     msg::store_request r;
@@ -410,9 +411,18 @@ void specialist::on_store(broker::correlation_id corr, const msg::store_reply* r
     case prep::access:
       if (auto tb = tables_.find(t.lookup_table); tb != tables_.end()) {
         tb->second.granted = r != nullptr && r->ok;
+        // Denied: asked again after a day (the owner counts requests per day).
+        if (!tb->second.granted) tb->second.retry_after = ctx.now() + day;
       }
       break;
     case prep::lookup:
+      if (r != nullptr && !r->ok) {
+        // Refused (a grant that expired): ask again with the next task.
+        if (auto tb = tables_.find(t.lookup_table);
+            tb != tables_.end() && tb->second.locale != locale_) {
+          tb->second.requested = tb->second.granted = false;
+        }
+      }
       if (r == nullptr || !r->ok || !r->hit) {
         fetch_external(id, ctx);  // a miss (or no answer): from outside
       }

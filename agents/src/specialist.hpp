@@ -42,8 +42,9 @@ class specialist final : public engine::actor, public topology_probe {
   struct table_ref {
     broker::agent_id store{};
     std::string locale;
-    bool requested = false;  // access asked for (another locale's)
-    bool granted = false;    // access given (another locale's)
+    bool requested = false;    // access asked for (another locale's)
+    bool granted = false;      // access given (another locale's)
+    sim_time retry_after = 0;  // a denied request is not repeated before this
   };
   enum class prep : std::uint8_t { recall, lookup, access };
   struct pending_call {

@@ -49,9 +49,11 @@ class store_keeper final : public engine::actor, public store_probe {
   [[nodiscard]] store_counters counters() const override { return counters_; }
 
   [[nodiscard]] result<void> finish(sim_time now) override {
+    const bool queued = store_->pending() > 0;
     auto rows = store_->close(now);
     if (!rows) return rows.error();
     counters_.rows += *rows;
+    counters_.flushes += queued ? 1 : 0;
     return {};
   }
 
@@ -60,12 +62,22 @@ class store_keeper final : public engine::actor, public store_probe {
     if (env.kind == broker::envelope_kind::request) ctx.reply(env, std::move(r));
   }
 
-  void serve(const broker::envelope& env, const msg::store_request& r, engine::context& ctx) {
+  void serve(const broker::envelope& env, const msg::store_request& in, engine::context& ctx) {
     last_use_ = ctx.now();
+    msg::store_request r = in;
+    // Table names are case-insensitive, as in the store.
+    std::transform(r.table.begin(), r.table.end(), r.table.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     msg::store_reply out;
     out.op = r.op;
     out.ok = true;
-    if (r.op == "recall") {
+    const bool own_only = r.op == "recall" || r.op == "record" || r.op == "merge" ||
+                          r.op == "external" || r.op == "create_table";
+    if (own_only && foreign(r)) {
+      // An agent's memory, and what happens to it, stay in its own locale's store.
+      out.ok = false;
+      out.error = "\"" + r.op + "\" is for agents of " + locale_;
+    } else if (r.op == "recall") {
       ++counters_.recalls;
       auto e = store_->episodes(r.agent, r.family, policy_.memory.episode_threshold);
       out.count = e ? e->count : 0;
@@ -189,11 +201,6 @@ class store_keeper final : public engine::actor, public store_probe {
   }
 
   void create_table(const msg::store_request& r, msg::store_reply& out, engine::context& ctx) {
-    if (foreign(r)) {
-      out.ok = false;
-      out.error = "only agents of " + locale_ + " create tables in its store";
-      return;
-    }
     if (!tables_.insert(r.table).second) return;  // there already: use it
     if (auto made = store_->create_shared_table(r.table, r.agent, ctx.now()); !made) {
       tables_.erase(r.table);
@@ -224,6 +231,8 @@ class store_keeper final : public engine::actor, public store_probe {
                             trusted->second.end();
     if (!trusts) {
       why = locale_ + " does not trust " + r.locale;
+    } else if (r.level != "read" && r.level != "write") {
+      why = "unknown level \"" + r.level + "\" (read or write)";
     } else if (r.level == "write" && p.max_level != "write") {
       why = "write access is not given (max_level " + p.max_level + ")";
     } else if (p.require_justification && r.text.empty()) {
@@ -259,6 +268,11 @@ class store_keeper final : public engine::actor, public store_probe {
       out.ok = false;
       out.error = id.error().message;
       return;
+    }
+    // Committed at once: the grant holds from now, and reads see committed data only.
+    if (auto rows = store_->flush(ctx.now()); rows) {
+      counters_.rows += *rows;
+      ++counters_.flushes;
     }
     ++counters_.granted;
     out.level = r.level;

@@ -230,11 +230,6 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
               << " (the other outputs are in " << out.string() << ")\n";
     return exit_run_failed;
   }
-  if (auto closed = (*run)->close_stores(); !closed) {
-    std::cerr << "run failed: could not close the stores: " << closed.error().message
-              << " (the other outputs are in " << out.string() << ")\n";
-    return exit_run_failed;
-  }
   // The library's live database is only needed while the run goes: it is closed with the run,
   // and the saved library.sqlite holds the same entries.
   run->reset();

@@ -388,6 +388,8 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
   totals.kernel = rt_.stats();
   totals.end_time = until_;
   if (auto* probe = library_probe()) totals.library = probe->counters();
+  // The stores commit what they still hold and close: each file then stands alone.
+  if (auto closed = close_stores(); !closed) return closed.error();
   for (const auto& [locale, id] : stores_) {
     if (const auto* probe = dynamic_cast<const agents::store_probe*>(rt_.inspect(id))) {
       totals.stores[locale] = probe->counters();

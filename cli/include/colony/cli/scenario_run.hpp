@@ -106,7 +106,8 @@ class scenario_run {
   /// Writes the library's files to run_settings::library_dir and removes its working database.
   /// Does nothing when the run has no library or no library_dir.
   [[nodiscard]] result<void> save_library();
-  /// Commits what the stores have queued and closes them (each file then stands alone).
+  /// Commits what the stores have queued and closes them (each file then stands alone). run()
+  /// does this at its end.
   [[nodiscard]] result<void> close_stores();
 
  private:
