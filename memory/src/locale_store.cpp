@@ -440,6 +440,25 @@ result<table_statements*> table_of(const sqlite::connection& db,
   return &cache.emplace(name, std::move(t)).first->second;
 }
 
+// Row `key` of shared table `table` on `db` (the read-write or the read-only connection), if
+// there is one; none while the table holds no committed data.
+result<std::optional<shared_row>> read_row(
+    const sqlite::connection& db, std::map<std::string, table_statements, std::less<>>& cache,
+    std::string_view table, std::string_view key, const std::string& locale) {
+  auto t = table_of(db, cache, lower(table), locale);
+  if (!t) {
+    if (t.error().code == errc::invalid_argument) return std::optional<shared_row>();
+    return t.error();
+  }
+  auto& s = (*t)->get;
+  in_use guard(s);
+  s.bind_text(1, key);
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) return std::optional(shared_at(s));
+  if (rc != SQLITE_DONE) return failure(db, "cannot read shared table " + shown(table));
+  return std::optional<shared_row>();
+}
+
 // A connection to `path`, used under the store's mutex (hence no SQLite mutex).
 result<sqlite::connection> open_connection(const fs::path& path, int flags) {
   auto db = sqlite::connection::open(path.string(), flags | SQLITE_OPEN_NOMUTEX, path.string());
@@ -1185,18 +1204,7 @@ result<std::optional<shared_row>> locale_store::get_shared(std::string_view tabl
   if (auto r = known_table(table); !r) return r.error();
   std::lock_guard lock(m_);
   if (auto r = use(); !r) return r.error();
-  auto t = table_of(conn_->db, conn_->tables, lower(table), locale_);
-  if (!t) {
-    if (t.error().code == errc::invalid_argument) return std::optional<shared_row>();
-    return t.error();
-  }
-  auto& s = (*t)->get;
-  in_use guard(s);
-  s.bind_text(1, key);
-  const int rc = s.step();
-  if (rc == SQLITE_ROW) return std::optional(shared_at(s));
-  if (rc != SQLITE_DONE) return failure(conn_->db, "cannot read shared table " + shown(table));
-  return std::optional<shared_row>();
+  return read_row(conn_->db, conn_->tables, table, key, locale_);
 }
 
 result<std::vector<shared_table_info>> locale_store::shared_tables() {
@@ -1339,18 +1347,7 @@ result<std::optional<shared_row>> locale_store::get_as_reader(std::string_view t
   if (auto r = known_table(table); !r) return r.error();
   std::lock_guard lock(m_);
   if (auto r = use_reader(); !r) return r.error();
-  auto t = table_of(conn_->reader, conn_->reader_tables, lower(table), locale_);
-  if (!t) {
-    if (t.error().code == errc::invalid_argument) return std::optional<shared_row>();
-    return t.error();
-  }
-  auto& s = (*t)->get;
-  in_use guard(s);
-  s.bind_text(1, key);
-  const int rc = s.step();
-  if (rc == SQLITE_ROW) return std::optional(shared_at(s));
-  if (rc != SQLITE_DONE) return failure(conn_->reader, "cannot read shared table " + shown(table));
-  return std::optional<shared_row>();
+  return read_row(conn_->reader, conn_->reader_tables, table, key, locale_);
 }
 
 result<void> locale_store::put_as_reader(std::string_view table, std::string_view key,

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace colony::testing {
 
@@ -46,6 +48,26 @@ inline std::string read_file(const std::filesystem::path& p) {
 
 inline boost::json::object read_json(const std::filesystem::path& p) {
   return boost::json::parse(read_file(p)).as_object();
+}
+
+/// The lines of a file, without their newlines.
+inline std::vector<std::string> lines_of(const std::filesystem::path& p) {
+  std::vector<std::string> out;
+  std::istringstream in(read_file(p));
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+/// The events of `type` in `run`/events.jsonl, in order.
+inline std::vector<boost::json::object> events_of(const std::filesystem::path& run,
+                                                  std::string_view type) {
+  std::vector<boost::json::object> out;
+  for (const auto& l : lines_of(run / "events.jsonl")) {
+    if (l.find(type) == std::string::npos) continue;
+    auto e = boost::json::parse(l).as_object();
+    if (e.at("type").as_string() == type) out.push_back(std::move(e));
+  }
+  return out;
 }
 
 /// A fresh, empty directory under the test's temporary folder.

@@ -19,13 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-std::vector<std::string> lines_of(const fs::path& p) {
-  std::vector<std::string> out;
-  std::istringstream in(read_file(p));
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 // metrics.csv as one map per row, by column name.
 std::vector<std::map<std::string, double>> metrics_of(const fs::path& run) {
   const auto lines = lines_of(run / "metrics.csv");
@@ -56,16 +49,6 @@ double mean_of(const std::vector<std::map<std::string, double>>& rows, std::size
 
 double hit_rate(const std::map<std::string, double>& row) {
   return row.at("library_hit_rate");
-}
-
-std::vector<json::object> events_of(const fs::path& run, std::string_view type) {
-  std::vector<json::object> out;
-  for (const auto& l : lines_of(run / "events.jsonl")) {
-    if (l.find(type) == std::string::npos) continue;
-    auto e = json::parse(l).as_object();
-    if (e.at("type").as_string() == type) out.push_back(std::move(e));
-  }
-  return out;
 }
 
 fs::path run_learning(const std::string& name, const std::string& extra = "") {

@@ -34,13 +34,6 @@ struct run_files {
   }
 };
 
-std::vector<std::string> lines_of(const fs::path& p) {
-  std::vector<std::string> out;
-  std::istringstream in(read_file(p));
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 run_files run_scenario(const std::string& name, const std::string& extra = "") {
   run_files r;
   r.dir = scratch("org-" + name);

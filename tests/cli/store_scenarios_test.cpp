@@ -21,23 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-std::vector<std::string> lines_of(const fs::path& p) {
-  std::vector<std::string> out;
-  std::istringstream in(read_file(p));
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::vector<json::object> events_of(const fs::path& run, std::string_view type) {
-  std::vector<json::object> out;
-  for (const auto& l : lines_of(run / "events.jsonl")) {
-    if (l.find(type) == std::string::npos) continue;
-    auto e = json::parse(l).as_object();
-    if (e.at("type").as_string() == type) out.push_back(std::move(e));
-  }
-  return out;
-}
-
 // One column of metrics.csv, by name.
 std::vector<double> column(const fs::path& run, const std::string& name) {
   const auto lines = lines_of(run / "metrics.csv");
