@@ -26,6 +26,7 @@
 #include "colony/engine/sim_runtime.hpp"
 #include "colony/memory/solution_library.hpp"
 #include "colony/scenarios/loader.hpp"
+#include "scratch_dir.hpp"
 
 namespace colony::agents {
 namespace {
@@ -352,31 +353,6 @@ constexpr std::nullopt_t silent = std::nullopt;
 // --- the world ----------------------------------------------------------------------------------
 
 /// A directory under the system's temporary one, removed with this object.
-class scratch_dir {
- public:
-  explicit scratch_dir(const std::string& tag)
-      : path_(fs::temp_directory_path() /
-              ("colony-library-test-" + tag + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] const fs::path& path() const noexcept { return path_; }
-
- private:
-  fs::path path_;
-};
-
-/// A name for the scratch directory of the next run: the test's, numbered.
-std::string next_run_name() {
-  static int runs = 0;
-  return std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
-         std::to_string(++runs);
-}
 
 /// Small and quick to follow: a 10 ms batch window, upkeep every hour, and supersede,
 /// deprecate and synthesize off (a test turns on the one it is about).
@@ -414,7 +390,7 @@ class library_run {
  public:
   explicit library_run(setup s)
       : rt_({.seed = 11, .threads = s.threads, .lookahead = link, .events = &log_}),
-        scratch_(next_run_name()) {
+        scratch_("library-test", testing::next_run_name()) {
     std::vector<agent_id> reviewers;
     for (const auto v : s.reviewers) {
       reviewers.push_back(spawn([v] { return std::make_unique<reviewer>(v); }));
@@ -504,7 +480,7 @@ class library_run {
 
   engine::event_log log_;
   engine::sim_runtime rt_;
-  scratch_dir scratch_;
+  testing::scratch_dir scratch_;
   agent_id librarian_{}, client_{};
   std::vector<object> parsed_;
   int snapshots_ = 0;
@@ -1169,7 +1145,7 @@ script one_fork() {
 }
 
 TEST(Librarian, AReopenedLibraryAnswersWithItsEntriesAndContinuesTheirIds) {
-  const scratch_dir saved("warm-start");
+  const testing::scratch_dir saved("library-test", "warm-start");
   auto reopened = saved_after(saved.path(), one_fork());
   ASSERT_EQ(reopened.size(), 2u);
 
@@ -1205,7 +1181,7 @@ TEST(Librarian, AReopenedLibraryAnswersWithItsEntriesAndContinuesTheirIds) {
 }
 
 TEST(Librarian, AReopenedLibrarysEntriesAreIdleFromTheStartOfTheRun) {
-  const scratch_dir saved("warm-idle");
+  const testing::scratch_dir saved("library-test", "warm-idle");
   auto p = test_policy();
   p.deprecate = {.enabled = true, .idle = 2 * hour};
   library_run second({.policy = p,
@@ -1219,7 +1195,7 @@ TEST(Librarian, AReopenedLibrarysEntriesAreIdleFromTheStartOfTheRun) {
 }
 
 TEST(Librarian, AReopenedLibrarysSynthesizedVersionsAreNotSynthesizedAgain) {
-  const scratch_dir saved("warm-synthesis");
+  const testing::scratch_dir saved("library-test", "warm-synthesis");
   const auto p = synthesize_policy(3);
   script first = one_fork();
   first.push_back(

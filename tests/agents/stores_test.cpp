@@ -22,6 +22,7 @@
 #include "colony/base/time.hpp"
 #include "colony/engine/sim_runtime.hpp"
 #include "colony/memory/locale_store.hpp"
+#include "scratch_dir.hpp"
 
 namespace colony::agents {
 namespace {
@@ -245,31 +246,6 @@ class client final : public engine::actor {
 // The world
 
 /// A directory under the system's temporary one, removed with this object.
-class scratch_dir {
- public:
-  explicit scratch_dir(const std::string& tag)
-      : path_(fs::temp_directory_path() /
-              ("colony-stores-test-" + tag + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] const fs::path& path() const noexcept { return path_; }
-
- private:
-  fs::path path_;
-};
-
-/// A name for the scratch directory of the next run: the test's, numbered.
-std::string next_run_name() {
-  static int runs = 0;
-  return std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
-         std::to_string(++runs);
-}
 
 /// Quick to follow: a flush every 100 ms, rows fresh for 10 minutes, four short-term memories
 /// kept, finance trusting science with read grants for an hour.
@@ -311,7 +287,7 @@ struct setup {
 class store_run {
  public:
   explicit store_run(setup s)
-      : scratch_(next_run_name()),
+      : scratch_("stores-test", testing::next_run_name()),
         pool_(scratch_.path()),
         rt_(std::make_unique<engine::sim_runtime>(engine::sim_config{
             .seed = 5, .threads = s.threads, .lookahead = link, .events = &log_})) {
@@ -422,7 +398,7 @@ class store_run {
     return *p;
   }
 
-  scratch_dir scratch_;
+  testing::scratch_dir scratch_;
   memory::store_pool pool_;  // outlives the runtime, whose keeper holds a store of it
   engine::event_log log_;
   std::unique_ptr<engine::sim_runtime> rt_;

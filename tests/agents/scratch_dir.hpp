@@ -1,0 +1,39 @@
+#pragma once
+// A temporary directory for one test's files, removed with it; and a name per run of a test.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+namespace colony::testing {
+
+/// `temp/colony-<prefix>-<tag>-<pid>`, emptied when made and removed when destroyed.
+class scratch_dir {
+ public:
+  scratch_dir(const std::string& prefix, const std::string& tag)
+      : path_(std::filesystem::temp_directory_path() /
+              ("colony-" + prefix + "-" + tag + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path_);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+  ~scratch_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// A name for the scratch directory of the next run: the current test's, numbered.
+inline std::string next_run_name() {
+  static int runs = 0;
+  return std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+         std::to_string(++runs);
+}
+
+}  // namespace colony::testing
