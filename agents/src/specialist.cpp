@@ -454,7 +454,11 @@ void specialist::fetched(std::uint64_t id, engine::context& ctx) {
   const auto fetches = ++fetches_[t.lookup_table + "/" + t.lookup_key];
   ++fetches_[t.lookup_table];
   auto known = tables_.find(t.lookup_table);
-  if (known == tables_.end() && fetches >= store_rules_->shared.create_after) {
+  // No table it may use (none known, or another locale's it has no grant for): after
+  // create_after fetches of a key its locale makes its own.
+  const bool usable =
+      known != tables_.end() && (known->second.locale == locale_ || known->second.granted);
+  if (!usable && fetches >= store_rules_->shared.create_after) {
     msg::store_request make;
     make.op = "create_table";
     make.agent = name_;
@@ -462,7 +466,7 @@ void specialist::fetched(std::uint64_t id, engine::context& ctx) {
     make.table = t.lookup_table;
     make.text = "fetched " + t.lookup_key + " " + std::to_string(fetches) + " times";
     ctx.send(store_, std::move(make));
-    known = tables_.emplace(t.lookup_table, table_ref{store_, locale_}).first;
+    known = tables_.insert_or_assign(t.lookup_table, table_ref{store_, locale_}).first;
   }
   if (known != tables_.end() && (known->second.locale == locale_ || known->second.granted)) {
     // The value an outside source gives for the key (a stable number per key and hour).

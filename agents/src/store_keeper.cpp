@@ -18,6 +18,7 @@ namespace {
 
 namespace msg = broker::msg;
 constexpr std::uint32_t flush_tick = 1;
+constexpr std::uint32_t archive_tick = 2;
 
 class store_keeper final : public engine::actor, public store_probe {
  public:
@@ -28,7 +29,7 @@ class store_keeper final : public engine::actor, public store_probe {
     if (auto tables = store_->shared_tables()) {
       for (const auto& t : *tables) tables_.insert(t.name);
     }
-    ctx.schedule(policy_.store.flush_every, msg::tick{0, flush_tick});
+    ctx.schedule(policy_.store.archive_idle, msg::tick{0, archive_tick});
   }
 
   void handle(broker::envelope& env, engine::context& ctx) override {
@@ -36,7 +37,8 @@ class store_keeper final : public engine::actor, public store_probe {
         broker::overloaded{
             [&](msg::store_request& r) { serve(env, r, ctx); },
             [&](msg::tick& t) {
-              if (t.what == flush_tick) tend(ctx);
+              if (t.what == flush_tick) flush(ctx);
+              if (t.what == archive_tick) archive_if_idle(ctx);
             },
             [](msg::ping&) {}, [](msg::pong&) {}, [](msg::token&) {}, [](msg::timeout&) {},
             [](msg::spawned&) {}, [](msg::stopped&) {}, [](msg::dead_letter&) {},
@@ -64,6 +66,10 @@ class store_keeper final : public engine::actor, public store_probe {
 
   void serve(const broker::envelope& env, const msg::store_request& in, engine::context& ctx) {
     last_use_ = ctx.now();
+    if (!archive_watch_) {
+      archive_watch_ = true;
+      ctx.schedule(policy_.store.archive_idle, msg::tick{0, archive_tick});
+    }
     msg::store_request r = in;
     // Table names are case-insensitive, as in the store.
     std::transform(r.table.begin(), r.table.end(), r.table.begin(),
@@ -79,8 +85,10 @@ class store_keeper final : public engine::actor, public store_probe {
       out.error = "\"" + r.op + "\" is for agents of " + locale_;
     } else if (r.op == "recall") {
       ++counters_.recalls;
-      auto e = store_->episodes(r.agent, r.family, policy_.memory.episode_threshold);
-      out.count = e ? e->count : 0;
+      // Counted only as far as the bonus needs (episodes_for_full).
+      auto n = store_->episode_count(r.agent, r.family, policy_.memory.episode_threshold,
+                                     policy_.memory.episodes_for_full);
+      out.count = n ? *n : 0;
     } else if (r.op == "record") {
       record(r, ctx);
     } else if (r.op == "lookup") {
@@ -104,6 +112,11 @@ class store_keeper final : public engine::actor, public store_probe {
       out.error = "unknown operation \"" + r.op + "\"";
     }
     reply(env, std::move(out), ctx);
+    // Writes wait for the next flush, flush_every after the first of them.
+    if (!flush_scheduled_ && store_->pending() > 0) {
+      flush_scheduled_ = true;
+      ctx.schedule(policy_.store.flush_every, msg::tick{0, flush_tick});
+    }
   }
 
   void record(const msg::store_request& r, engine::context& ctx) {
@@ -155,7 +168,8 @@ class store_keeper final : public engine::actor, public store_probe {
       auto got = store_->get_shared(r.table, r.key);
       if (got) row = *got;
     }
-    if (row && ctx.now() - row->updated <= policy_.shared.ttl) {
+    // Fresh: written at most ttl ago (and not in this run's future: a row of an older run).
+    if (row && row->updated <= ctx.now() && ctx.now() - row->updated <= policy_.shared.ttl) {
       ++counters_.hits;
       ++counters_.hits_by[r.agent];
       out.hit = true;
@@ -288,27 +302,34 @@ class store_keeper final : public engine::actor, public store_probe {
                                      {"reason", r.locale + " is trusted by " + locale_}});
   }
 
-  // Every flush_every: commit what is queued; close the store when idle for archive_idle.
-  void tend(engine::context& ctx) {
-    if (store_->pending() > 0) {
-      auto rows = store_->flush(ctx.now());
-      if (rows) {
-        counters_.rows += *rows;
-        ++counters_.flushes;
-      } else {
-        log::get("stores").error("{}: flush failed: {}", locale_, rows.error().message);
-      }
+  // Commits what is queued, flush_every after the first write since the last commit.
+  void flush(engine::context& ctx) {
+    flush_scheduled_ = false;
+    if (store_->pending() == 0) return;
+    auto rows = store_->flush(ctx.now());
+    if (rows) {
+      counters_.rows += *rows;
+      ++counters_.flushes;
+    } else {
+      log::get("stores").error("{}: flush failed: {}", locale_, rows.error().message);
     }
-    if (!store_->archived() && ctx.now() - last_use_ >= policy_.store.archive_idle) {
-      if (store_->close(ctx.now())) {
-        ++counters_.archived;
-        ctx.log_event("db_archived",
-                      {{"locale", locale_},
-                       {"idle", ctx.now() - last_use_},
-                       {"reason", "unused for " + format_duration(ctx.now() - last_use_)}});
-      }
+  }
+
+  // Closes the store once unused for archive_idle; otherwise looks again when it could be.
+  void archive_if_idle(engine::context& ctx) {
+    const sim_time idle = ctx.now() - last_use_;
+    if (idle < policy_.store.archive_idle) {
+      ctx.schedule(policy_.store.archive_idle - idle, msg::tick{0, archive_tick});
+      return;
     }
-    ctx.schedule(policy_.store.flush_every, msg::tick{0, flush_tick});
+    if (!store_->archived() && store_->close(ctx.now())) {
+      ++counters_.archived;
+      ctx.log_event(
+          "db_archived",
+          {{"locale", locale_}, {"idle", idle}, {"reason", "unused for " + format_duration(idle)}});
+    }
+    // Archived: the next request reopens it, and the watch starts again from there.
+    archive_watch_ = false;
   }
 
   store_policy policy_;
@@ -317,6 +338,8 @@ class store_keeper final : public engine::actor, public store_probe {
   std::set<std::string> tables_;
   std::map<std::pair<std::string, std::int64_t>, std::uint64_t> requests_;  // (locale, day)
   sim_time last_use_ = 0;
+  bool flush_scheduled_ = false;
+  bool archive_watch_ = true;  // an archive tick is pending
   store_counters counters_;
 };
 

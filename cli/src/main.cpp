@@ -142,6 +142,11 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
       return exit_bad_input;
     }
   }
+  if (f.force) {
+    // Overwriting a run: its stores go too (a new run would otherwise continue them, their rows
+    // dated in its future).
+    fs::remove_all(out / "locales", ec);
+  }
   fs::create_directories(out, ec);
   if (ec) {
     std::cerr << out.string() << ": error: cannot create the output directory: " << ec.message()

@@ -43,7 +43,7 @@ CREATE TABLE episodes(
   answer INTEGER NOT NULL,
   quality REAL NOT NULL,
   created INTEGER NOT NULL);
-CREATE INDEX episodes_by_agent ON episodes(agent, family);
+CREATE INDEX episodes_by_agent ON episodes(agent, family, quality);
 CREATE TABLE shared_tables(
   name TEXT PRIMARY KEY NOT NULL,
   owner TEXT NOT NULL,
@@ -132,7 +132,8 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(query::count_)> 
     "WHERE agent = ?1 AND tier = 'long' ORDER BY importance DESC, id LIMIT ?2",
     "SELECT id, agent, tier, text, importance, created, used FROM memories "
     "WHERE agent = ?1 AND tier = 'short' ORDER BY created, id",
-    "SELECT count(*) FROM episodes WHERE agent = ?1 AND family = ?2 AND quality >= ?3",
+    "SELECT count(*) FROM (SELECT 1 FROM episodes WHERE agent = ?1 AND family = ?2 "
+    "AND quality >= ?3 LIMIT ?4)",
     "SELECT id, agent, task, family, text, answer, quality, created FROM episodes "
     "WHERE agent = ?1 AND family = ?2 AND quality >= ?3 ORDER BY quality DESC, id LIMIT 1",
     "SELECT name, owner, created, last_used, hits, archived FROM shared_tables ORDER BY name",
@@ -1173,7 +1174,7 @@ result<std::vector<memory_record>> locale_store::short_term(std::string_view age
 }
 
 result<episode_summary> locale_store::episodes(std::string_view agent, std::string_view family,
-                                               double min_quality) {
+                                               double min_quality, std::size_t at_most) {
   std::lock_guard lock(m_);
   if (auto r = use(); !r) return r.error();
   episode_summary out;
@@ -1181,7 +1182,11 @@ result<episode_summary> locale_store::episodes(std::string_view agent, std::stri
     auto s = conn_->get(query::count_episodes);
     if (!s) return s.error();
     in_use guard(**s);
-    (*s)->bind_text(1, agent).bind_text(2, family).bind_real(3, min_quality);
+    // SQLite reads LIMIT -1 as no limit.
+    const auto limit = at_most >= static_cast<std::size_t>(INT64_MAX)
+                           ? std::int64_t{-1}
+                           : static_cast<std::int64_t>(at_most);
+    (*s)->bind_text(1, agent).bind_text(2, family).bind_real(3, min_quality).bind_int(4, limit);
     if ((*s)->step() != SQLITE_ROW) return failure(conn_->db, "cannot count episodes");
     out.count = static_cast<std::size_t>((*s)->int_at(0));
   }
@@ -1197,6 +1202,21 @@ result<episode_summary> locale_store::episodes(std::string_view agent, std::stri
     return failure(conn_->db, "cannot read episodes");
   }
   return out;
+}
+
+result<std::size_t> locale_store::episode_count(std::string_view agent, std::string_view family,
+                                                double min_quality, std::size_t at_most) {
+  std::lock_guard lock(m_);
+  if (auto r = use(); !r) return r.error();
+  auto s = conn_->get(query::count_episodes);
+  if (!s) return s.error();
+  in_use guard(**s);
+  const auto limit = at_most >= static_cast<std::size_t>(INT64_MAX)
+                         ? std::int64_t{-1}
+                         : static_cast<std::int64_t>(at_most);
+  (*s)->bind_text(1, agent).bind_text(2, family).bind_real(3, min_quality).bind_int(4, limit);
+  if ((*s)->step() != SQLITE_ROW) return failure(conn_->db, "cannot count episodes");
+  return static_cast<std::size_t>((*s)->int_at(0));
 }
 
 result<std::optional<shared_row>> locale_store::get_shared(std::string_view table,

@@ -449,18 +449,19 @@ std::string field(const std::string& row, std::size_t i) {
 TEST(StoreKeeper, WritesAreSeenOnlyAfterTheNextFlush) {
   script s = fx_table();
   s.push_back(ask(20 * msec, lookup("b", "EURUSD")));   // 2: same window as the put
-  s.push_back(ask(150 * msec, lookup("b", "EURUSD")));  // 3: after the flush at 100 ms
+  s.push_back(ask(150 * msec, lookup("b", "EURUSD")));  // 3: after the flush at 101 ms
   s.push_back(tell(450 * msec, record("a", "fx", 0.9, "note", 1)));
   store_run run({.clients = {{.name = "desk", .cues = s}}});
 
-  run.until(100 * msec);
+  // The first write (the table, at 1 ms + the link) is committed flush_every later: 101 ms.
+  run.until(101 * msec);
   EXPECT_EQ(run.counters().flushes, 0u);
   EXPECT_EQ(run.counters().rows, 0u);
   const auto early = run.answer_to(0, 2);
   EXPECT_TRUE(early.reply.ok) << early.reply.error;
   EXPECT_FALSE(early.reply.hit) << "the put is still queued";
 
-  run.until(100 * msec + 1);
+  run.until(101 * msec + 1);
   const auto first = run.counters();
   EXPECT_EQ(first.flushes, 1u);
   EXPECT_GT(first.rows, 0u);
@@ -472,7 +473,8 @@ TEST(StoreKeeper, WritesAreSeenOnlyAfterTheNextFlush) {
   EXPECT_EQ(late.reply.value, "1.08");
   EXPECT_EQ(late.reply.updated, 1 * msec + link);
   const auto c = run.counters();
-  // At 200 ms the hit's use of fx, at 500 ms the record; the windows between wrote nothing.
+  // Then the hit's use of fx (at 151 ms, committed at 251) and the record (451 -> 551): a
+  // commit only where something was written.
   EXPECT_EQ(c.flushes, 3u);
   EXPECT_GT(c.rows, first.rows);
 
@@ -483,7 +485,7 @@ TEST(StoreKeeper, WritesAreSeenOnlyAfterTheNextFlush) {
     times.push_back(std::stoll(field(row, 1)));
     rows += std::stoull(field(row, 2));
   }
-  EXPECT_EQ(times, (std::vector<sim_time>{100 * msec, 200 * msec, 500 * msec})) << d;
+  EXPECT_EQ(times, (std::vector<sim_time>{101 * msec, 251 * msec, 551 * msec})) << d;
   EXPECT_EQ(rows, c.rows) << "the counters count what the commits wrote";
 }
 
@@ -958,13 +960,13 @@ TEST(StoreKeeper, AnIdleStoreIsArchivedAndReopensOnTheNextRequest) {
   EXPECT_TRUE(run.events("db_archived").empty());
   EXPECT_GT(run.pool_counts().open, 0u);
 
-  // Last used at 2 ms (the put): idle for a second at the tick of 1.1 s.
+  // Last used at 2 ms (the put): archived once idle for exactly a second.
   run.until(5 * sec);
   auto archived = run.events("db_archived");
   ASSERT_EQ(archived.size(), 1u) << "once, however long it stays idle";
-  EXPECT_EQ(i64(archived[0], "t"), 1100 * msec);
+  EXPECT_EQ(i64(archived[0], "t"), 1002 * msec);
   EXPECT_EQ(str(archived[0], "locale"), "finance");
-  EXPECT_EQ(i64(archived[0], "idle"), 1100 * msec - 2 * msec);
+  EXPECT_EQ(i64(archived[0], "idle"), 1 * sec);
   EXPECT_TRUE(str(archived[0], "reason").starts_with("unused for ")) << archived[0];
   EXPECT_EQ(run.counters().archived, 1u);
   EXPECT_EQ(run.pool_counts().open, 0u) << "its connections are closed";
@@ -980,7 +982,7 @@ TEST(StoreKeeper, AnIdleStoreIsArchivedAndReopensOnTheNextRequest) {
   run.until(7 * sec);
   archived = run.events("db_archived");
   ASSERT_EQ(archived.size(), 2u);
-  EXPECT_EQ(i64(archived[1], "t"), 6100 * msec);
+  EXPECT_EQ(i64(archived[1], "t"), 6001 * msec);  // a second after the lookup at 5.001 s
   EXPECT_EQ(run.counters().archived, 2u);
 
   const auto d = run.dump();
@@ -1002,7 +1004,7 @@ TEST(StoreKeeper, AnArchivedStoreServesAGranteeThroughAReopenedReadOnlyConnectio
   run.until(3 * sec);
   const auto archived = run.events("db_archived");
   ASSERT_EQ(archived.size(), 1u);
-  EXPECT_EQ(i64(archived[0], "t"), 1400 * msec) << "last used at 351 ms";
+  EXPECT_EQ(i64(archived[0], "t"), 1351 * msec) << "last used at 351 ms";
   EXPECT_EQ(run.pool_counts().open, 0u);
 
   run.until(4 * sec);

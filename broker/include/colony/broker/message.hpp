@@ -259,12 +259,13 @@ BOOST_DESCRIBE_STRUCT(library_report, (),
                       (task, author, tier, similarity, used, ok, quality, family, domain, problem,
                        solution, params, changes, saved, difficulty, options, truth, answer))
 
-/// An operation on a locale's store, sent to the store's owner (a request, except "record",
-/// "put" and "merge", which are sent). docs/stores.md lists the operations and their fields.
+/// An operation on a locale's store, sent to the store's owner: "recall", "lookup" and
+/// "request_access" as requests (a store_reply answers); "record", "put", "create_table",
+/// "external" and "merge" usually sent without one. docs/stores.md lists them with their fields.
 struct store_request {
   static constexpr std::string_view type = "store_request";
   std::string op;      ///< "recall", "record", "lookup", "put", "create_table", "request_access",
-                       ///< "merge"
+                       ///< "external", "merge"
   std::string agent;   ///< the agent asking (by name)
   std::string locale;  ///< the asking agent's locale
   std::string table;   ///< a shared table

@@ -317,9 +317,15 @@ class locale_store {
   [[nodiscard]] result<std::vector<memory_record>> recall(std::string_view agent, std::size_t n);
   /// The short-term memories of `agent`, oldest first.
   [[nodiscard]] result<std::vector<memory_record>> short_term(std::string_view agent);
-  /// The episodes of `agent` in `family` with quality >= `min_quality`.
+  /// The episodes of `agent` in `family` with quality >= `min_quality`: how many (counted up to
+  /// `at_most`, which keeps a recall quick however many there are) and the best.
   [[nodiscard]] result<episode_summary> episodes(std::string_view agent, std::string_view family,
-                                                 double min_quality);
+                                                 double min_quality,
+                                                 std::size_t at_most = SIZE_MAX);
+  /// How many episodes of `agent` in `family` have quality >= `min_quality`, counted up to
+  /// `at_most` (an index search that stops there: quick however many there are).
+  [[nodiscard]] result<std::size_t> episode_count(std::string_view agent, std::string_view family,
+                                                  double min_quality, std::size_t at_most);
   /// Row `key` of shared table `table`, if there is one. Fails with errc::invalid_argument for
   /// an unknown table.
   [[nodiscard]] result<std::optional<shared_row>> get_shared(std::string_view table,
