@@ -1178,18 +1178,9 @@ result<episode_summary> locale_store::episodes(std::string_view agent, std::stri
   std::lock_guard lock(m_);
   if (auto r = use(); !r) return r.error();
   episode_summary out;
-  {
-    auto s = conn_->get(query::count_episodes);
-    if (!s) return s.error();
-    in_use guard(**s);
-    // SQLite reads LIMIT -1 as no limit.
-    const auto limit = at_most >= static_cast<std::size_t>(INT64_MAX)
-                           ? std::int64_t{-1}
-                           : static_cast<std::int64_t>(at_most);
-    (*s)->bind_text(1, agent).bind_text(2, family).bind_real(3, min_quality).bind_int(4, limit);
-    if ((*s)->step() != SQLITE_ROW) return failure(conn_->db, "cannot count episodes");
-    out.count = static_cast<std::size_t>((*s)->int_at(0));
-  }
+  auto count = count_episodes(agent, family, min_quality, at_most);
+  if (!count) return count.error();
+  out.count = *count;
   if (out.count == 0) return out;
   auto s = conn_->get(query::best_episode);
   if (!s) return s.error();
@@ -1208,9 +1199,15 @@ result<std::size_t> locale_store::episode_count(std::string_view agent, std::str
                                                 double min_quality, std::size_t at_most) {
   std::lock_guard lock(m_);
   if (auto r = use(); !r) return r.error();
+  return count_episodes(agent, family, min_quality, at_most);
+}
+
+result<std::size_t> locale_store::count_episodes(std::string_view agent, std::string_view family,
+                                                 double min_quality, std::size_t at_most) {
   auto s = conn_->get(query::count_episodes);
   if (!s) return s.error();
   in_use guard(**s);
+  // SQLite reads LIMIT -1 as no limit.
   const auto limit = at_most >= static_cast<std::size_t>(INT64_MAX)
                          ? std::int64_t{-1}
                          : static_cast<std::int64_t>(at_most);

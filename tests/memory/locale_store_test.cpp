@@ -15,44 +15,17 @@
 #include <sstream>
 #include <thread>
 
+#include "test_support.hpp"
+
 namespace colony::memory {
 namespace {
 
 namespace fs = std::filesystem;
 
-#define ASSERT_OK(expr)                      \
-  do {                                       \
-    const auto& ok_ = (expr);                \
-    ASSERT_TRUE(ok_) << ok_.error().message; \
-  } while (false)
-
-#define EXPECT_OK(expr)                      \
-  do {                                       \
-    const auto& ok_ = (expr);                \
-    EXPECT_TRUE(ok_) << ok_.error().message; \
-  } while (false)
-
 // A fresh directory per test, removed at the end.
-class scratch_dir {
+class scratch_dir : public testing_support::scratch_dir {
  public:
-  scratch_dir() {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("colony_store_test_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+  scratch_dir() : testing_support::scratch_dir("store_test") {}
 };
 
 // A plain SQLite connection to look at a store from outside.

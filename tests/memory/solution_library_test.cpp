@@ -13,39 +13,17 @@
 #include <set>
 
 #include "colony/memory/embedder.hpp"
+#include "test_support.hpp"
 
 namespace colony::memory {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Asserts that a result holds a value, printing its error otherwise.
-#define ASSERT_OK(expr)                      \
-  do {                                       \
-    const auto& ok_ = (expr);                \
-    ASSERT_TRUE(ok_) << ok_.error().message; \
-  } while (false)
-
 // A fresh directory per test, removed at the end.
-class scratch_dir {
+class scratch_dir : public testing_support::scratch_dir {
  public:
-  scratch_dir() {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("colony_library_test_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+  scratch_dir() : testing_support::scratch_dir("library_test") {}
 };
 
 std::vector<float> unit_vectors(std::size_t n, std::size_t d, unsigned seed) {

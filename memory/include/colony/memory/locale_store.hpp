@@ -382,6 +382,8 @@ class locale_store {
   [[nodiscard]] result<void> use_reader();  // and the read-only one
   [[nodiscard]] result<void> apply(const op& o);
   [[nodiscard]] result<void> known_table(std::string_view table) const;
+  [[nodiscard]] result<std::size_t> count_episodes(std::string_view agent, std::string_view family,
+                                                   double min_quality, std::size_t at_most);
   // Closes both connections, with SQLite's checkpoint or (for an eviction) without. Also called
   // by store_pool under its mutex, holding m_.
   void close_connections(bool checkpoint) noexcept;
