@@ -369,8 +369,10 @@ void specialist::prepare(std::uint64_t id, engine::context& ctx) {
   auto it = tables_.find(t.lookup_table);
   if (it != tables_.end() && it->second.locale != locale_ && !it->second.granted &&
       (!it->second.requested || ctx.now() >= it->second.retry_after)) {
-    // Another locale has it: ask its owner, with the reason, and fetch this one meanwhile.
+    // Another locale has it: ask its owner, with the reason, and fetch this one meanwhile. Not
+    // again while the answer is awaited, nor for a day after a denial.
     it->second.requested = true;
+    it->second.retry_after = ctx.now() + day;
     msg::store_request r;
     r.op = "request_access";
     r.table = t.lookup_table;

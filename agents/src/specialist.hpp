@@ -44,7 +44,7 @@ class specialist final : public engine::actor, public topology_probe {
     std::string locale;
     bool requested = false;    // access asked for (another locale's)
     bool granted = false;      // access given (another locale's)
-    sim_time retry_after = 0;  // a denied request is not repeated before this
+    sim_time retry_after = 0;  // no new request before this (one awaited, or denied)
   };
   enum class prep : std::uint8_t { recall, lookup, access };
   struct pending_call {
