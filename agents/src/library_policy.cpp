@@ -158,6 +158,21 @@ const std::vector<kind_spec>& library_sections() {
   return sections;
 }
 
+library_counters& library_counters::operator-=(const library_counters& o) {
+  for (auto [x, y] : {std::pair{&queries, o.queries}, std::pair{&searches, o.searches},
+                      std::pair{&reports, o.reports}, std::pair{&stored, o.stored},
+                      std::pair{&forked, o.forked}, std::pair{&synthesized, o.synthesized},
+                      std::pair{&superseded, o.superseded}, std::pair{&retired, o.retired},
+                      std::pair{&reviewed, o.reviewed}, std::pair{&rejected, o.rejected}}) {
+    *x -= y;
+  }
+  for (std::size_t i = 0; i < tiers.size(); ++i) tiers[i] -= o.tiers[i];
+  similarity_sum -= o.similarity_sum;
+  saved -= o.saved;
+  review_cost -= o.review_cost;
+  return *this;
+}
+
 library_policy library_policy::from_json(const object& library) {
   library_policy p;
   if (library.empty()) return p;

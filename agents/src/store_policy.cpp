@@ -3,6 +3,9 @@
 #include "colony/agents/stores.hpp"
 #include "params.hpp"
 
+#include <functional>
+#include <utility>
+
 namespace colony::agents {
 
 using namespace detail;
@@ -82,6 +85,35 @@ const std::vector<kind_spec>& store_sections() {
     return s;
   }();
   return sections;
+}
+
+namespace {
+
+// Applies `op` to every count of `a` with the same count of `b`.
+template <class Op>
+void each_count(store_counters& a, const store_counters& b, Op op) {
+  for (auto [x, y] :
+       {std::pair{&a.rows, b.rows}, std::pair{&a.flushes, b.flushes},
+        std::pair{&a.lookups, b.lookups}, std::pair{&a.hits, b.hits},
+        std::pair{&a.foreign_reads, b.foreign_reads}, std::pair{&a.externals, b.externals},
+        std::pair{&a.writes_refused, b.writes_refused}, std::pair{&a.granted, b.granted},
+        std::pair{&a.denied, b.denied}, std::pair{&a.tables, b.tables},
+        std::pair{&a.archived, b.archived}, std::pair{&a.recalls, b.recalls}}) {
+    *x = op(*x, y);
+  }
+  for (const auto& [agent, n] : b.hits_by) a.hits_by[agent] = op(a.hits_by[agent], n);
+}
+
+}  // namespace
+
+store_counters& store_counters::operator+=(const store_counters& o) {
+  each_count(*this, o, std::plus<std::uint64_t>());
+  return *this;
+}
+
+store_counters& store_counters::operator-=(const store_counters& o) {
+  each_count(*this, o, std::minus<std::uint64_t>());
+  return *this;
 }
 
 store_policy store_policy::from_json(const object& stores) {

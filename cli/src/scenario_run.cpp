@@ -21,44 +21,6 @@ sim_time percentile(std::vector<sim_time>& v, double p) {
   return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
 }
 
-agents::library_counters difference(const agents::library_counters& now,
-                                    const agents::library_counters& before) {
-  agents::library_counters d = now;  // entries and deprecated: as they are now
-  d.queries -= before.queries;
-  d.searches -= before.searches;
-  d.reports -= before.reports;
-  for (std::size_t i = 0; i < d.tiers.size(); ++i) d.tiers[i] -= before.tiers[i];
-  d.similarity_sum -= before.similarity_sum;
-  d.saved -= before.saved;
-  d.review_cost -= before.review_cost;
-  d.stored -= before.stored;
-  d.forked -= before.forked;
-  d.synthesized -= before.synthesized;
-  d.superseded -= before.superseded;
-  d.retired -= before.retired;
-  d.reviewed -= before.reviewed;
-  d.rejected -= before.rejected;
-  return d;
-}
-
-agents::store_counters difference(const agents::store_counters& now,
-                                  const agents::store_counters& before) {
-  agents::store_counters d = now;
-  d.rows -= before.rows;
-  d.flushes -= before.flushes;
-  d.lookups -= before.lookups;
-  d.hits -= before.hits;
-  d.foreign_reads -= before.foreign_reads;
-  d.externals -= before.externals;
-  d.writes_refused -= before.writes_refused;
-  d.granted -= before.granted;
-  d.denied -= before.denied;
-  d.tables -= before.tables;
-  d.archived -= before.archived;
-  d.recalls -= before.recalls;
-  return d;
-}
-
 scenario_run::scenario_run(const scenarios::scenario& s, const run_settings& settings)
     : scenario_(s),
       rt_({.seed = settings.seed,
@@ -304,19 +266,7 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
     for (const auto& [locale, id] : stores_) {
       const auto* probe = dynamic_cast<const agents::store_probe*>(rt_.inspect(id));
       if (probe == nullptr) continue;
-      const auto c = probe->counters();
-      sum.rows += c.rows;
-      sum.flushes += c.flushes;
-      sum.lookups += c.lookups;
-      sum.hits += c.hits;
-      sum.foreign_reads += c.foreign_reads;
-      sum.externals += c.externals;
-      sum.writes_refused += c.writes_refused;
-      sum.granted += c.granted;
-      sum.denied += c.denied;
-      sum.tables += c.tables;
-      sum.archived += c.archived;
-      sum.recalls += c.recalls;
+      sum += probe->counters();
     }
     return sum;
   };
@@ -361,7 +311,8 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
     dead_before = k.dead_letters;
     if (auto* probe = library_probe()) {
       const auto now_counts = probe->counters();
-      row.library = difference(now_counts, library_before);
+      row.library = now_counts;
+      *row.library -= library_before;
       library_before = now_counts;
       // Checkpoints at the first bucket end at or past each multiple of upkeep.checkpoint.
       if (end >= next_checkpoint && end < until_ && !settings_.library_dir.empty()) {
@@ -371,7 +322,8 @@ result<run_totals> scenario_run::run(const std::function<void(const bucket_row&)
     }
     if (!stores_.empty()) {
       const auto now_counts = store_totals();
-      row.stores = difference(now_counts, stores_before);
+      row.stores = now_counts;
+      *row.stores -= stores_before;
       stores_before = now_counts;
     }
     latencies.insert(latencies.end(), row.tasks.latencies.begin(), row.tasks.latencies.end());

@@ -26,7 +26,7 @@
 #include "colony/engine/sim_runtime.hpp"
 #include "colony/memory/solution_library.hpp"
 #include "colony/scenarios/loader.hpp"
-#include "scratch_dir.hpp"
+#include "test_support.hpp"
 
 namespace colony::agents {
 namespace {
@@ -1250,29 +1250,11 @@ std::string busy_log(unsigned threads) {
   return run.log_text();
 }
 
-/// "" when `a` and `b` are the same text, else their first differing line in each.
-std::string first_difference(const std::string& a, const std::string& b) {
-  std::size_t line = 1, begin = 0;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    if (a[i] != b[i]) {
-      const auto rest = [&](const std::string& s) {
-        return s.substr(begin, s.find('\n', i) - begin);
-      };
-      return "line " + std::to_string(line) + ":\n  " + rest(a) + "\n  " + rest(b);
-    }
-    if (a[i] == '\n') {
-      ++line;
-      begin = i + 1;
-    }
-  }
-  return a.size() == b.size() ? "" : "one log ends at line " + std::to_string(line);
-}
-
 TEST(Librarian, EventLogsAreIdenticalWithOneAndTwoThreads) {
   const auto one = busy_log(1);
   const auto two = busy_log(2);
   EXPECT_FALSE(one.empty());
-  EXPECT_EQ(first_difference(one, two), "");
+  EXPECT_EQ(testing::first_difference(one, two), "");
 }
 
 }  // namespace

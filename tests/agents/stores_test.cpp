@@ -22,7 +22,7 @@
 #include "colony/base/time.hpp"
 #include "colony/engine/sim_runtime.hpp"
 #include "colony/memory/locale_store.hpp"
-#include "scratch_dir.hpp"
+#include "test_support.hpp"
 
 namespace colony::agents {
 namespace {
@@ -1067,28 +1067,13 @@ std::pair<std::string, std::string> busy_run(unsigned threads) {
   return {std::move(log), run.dump()};
 }
 
-/// "" when `a` and `b` are the same text, else their first differing line in each.
-std::string first_difference(const std::string& a, const std::string& b) {
-  std::istringstream x(a), y(b);
-  std::string l, r;
-  for (std::size_t line = 1;; ++line) {
-    const bool more_x = static_cast<bool>(std::getline(x, l));
-    const bool more_y = static_cast<bool>(std::getline(y, r));
-    if (!more_x && !more_y) return "";
-    if (more_x != more_y || l != r) {
-      return "line " + std::to_string(line) + ":\n  " + (more_x ? l : "(end)") + "\n  " +
-             (more_y ? r : "(end)");
-    }
-  }
-}
-
 TEST(StoreKeeper, RunsAreIdenticalWithOneAndTwoThreads) {
   const auto [log1, dump1] = busy_run(1);
   const auto [log2, dump2] = busy_run(2);
   EXPECT_FALSE(log1.empty());
-  EXPECT_EQ(first_difference(log1, log2), "");
+  EXPECT_EQ(testing::first_difference(log1, log2), "");
   EXPECT_FALSE(dumped_rows(dump1, "episodes").empty());
-  EXPECT_EQ(first_difference(dump1, dump2), "");
+  EXPECT_EQ(testing::first_difference(dump1, dump2), "");
 }
 
 }  // namespace

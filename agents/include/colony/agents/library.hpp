@@ -108,6 +108,10 @@ struct library_counters {
   double review_cost = 0;     ///< spent on peer reviews
   std::uint64_t stored = 0, forked = 0, synthesized = 0, superseded = 0, retired = 0;
   std::uint64_t reviewed = 0, rejected = 0;
+
+  /// Takes away earlier counts of the same library (what happened since); `entries` and
+  /// `deprecated`, which are sizes rather than counts, stay as they are.
+  library_counters& operator-=(const library_counters& o);
 };
 
 /// The library actor, as the run sees it between windows (never from a handler).

@@ -70,6 +70,11 @@ struct store_counters {
   std::uint64_t archived = 0;                    ///< times the store was closed for idleness
   std::uint64_t recalls = 0;                     ///< memory recalls answered
   std::map<std::string, std::uint64_t> hits_by;  ///< fresh hits by agent (since the start)
+
+  /// Adds (another locale's) counts, field by field.
+  store_counters& operator+=(const store_counters& o);
+  /// Takes away earlier counts of the same store, field by field (what happened since).
+  store_counters& operator-=(const store_counters& o);
 };
 
 /// A store's owner, as the run sees it between windows.

@@ -132,14 +132,6 @@ class scenario_run {
   sim_time analysis_every_ = 0;  ///< the organizers' analysis period (0: none)
 };
 
-/// `now` minus `before` for the running counts; entries and deprecated as in `now`.
-[[nodiscard]] agents::library_counters difference(const agents::library_counters& now,
-                                                  const agents::library_counters& before);
-
-/// `now` minus `before` for the running counts.
-[[nodiscard]] agents::store_counters difference(const agents::store_counters& now,
-                                                const agents::store_counters& before);
-
 /// The p-th percentile (0..100) of `v` by the nearest-rank method; 0 when empty. Sorts `v`.
 [[nodiscard]] sim_time percentile(std::vector<sim_time>& v, double p);
 

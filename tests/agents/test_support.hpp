@@ -1,9 +1,11 @@
 #pragma once
-// A temporary directory for one test's files, removed with it; and a name per run of a test.
+// What the agents tests share: a temporary directory for one test's files, removed with it; a
+// name per run of a test; and where two texts (event logs, dumps) first differ.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <system_error>
 
@@ -34,6 +36,21 @@ inline std::string next_run_name() {
   static int runs = 0;
   return std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
          std::to_string(++runs);
+}
+
+/// "" when `a` and `b` are the same text, else their first differing line in each.
+inline std::string first_difference(const std::string& a, const std::string& b) {
+  std::istringstream x(a), y(b);
+  std::string l, r;
+  for (std::size_t line = 1;; ++line) {
+    const bool more_x = static_cast<bool>(std::getline(x, l));
+    const bool more_y = static_cast<bool>(std::getline(y, r));
+    if (!more_x && !more_y) return "";
+    if (more_x != more_y || l != r) {
+      return "line " + std::to_string(line) + ":\n  " + (more_x ? l : "(end)") + "\n  " +
+             (more_y ? r : "(end)");
+    }
+  }
 }
 
 }  // namespace colony::testing
