@@ -1,10 +1,14 @@
-// colony: run and validate scenarios.
+// colony: run and validate scenarios, look into runs, sweep, rerun, compare and report.
 //
-// Exit codes: 0 success, 2 bad input (scenario, flag, output directory), 1 failure during a run.
+// Exit codes: 0 success, 2 bad input (scenario, flag, output directory), 1 failure during a run
+// (or a run of a sweep failed), 3 a rerun whose outputs differ.
 #include <sys/resource.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <sstream>
+
+#include "colony/broker/ids.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -20,9 +24,12 @@
 #include "colony/base/log.hpp"
 #include "colony/cli/scenario_run.hpp"
 #include "colony/scenarios/loader.hpp"
+#include "compare.hpp"
 #include "events_view.hpp"
 #include "library_view.hpp"
+#include "report.hpp"
 #include "run_outputs.hpp"
+#include "sweep.hpp"
 #include "topology_view.hpp"
 
 namespace fs = std::filesystem;
@@ -33,6 +40,7 @@ namespace {
 constexpr int exit_ok = 0;
 constexpr int exit_run_failed = 1;
 constexpr int exit_bad_input = 2;
+constexpr int exit_outputs_differ = 3;  // colony rerun: the outputs are not the same
 
 std::string utc_now(const char* format) {
   const std::time_t t = std::time(nullptr);
@@ -100,7 +108,8 @@ struct run_flags {
   std::vector<std::string> sets;
   bool quiet = false;
   bool force = false;
-  std::string library;  // a saved library to start from ("" : an empty one)
+  std::string library;   // a saved library to start from ("" : an empty one)
+  std::string rerun_of;  // the run this one repeats ("" : none)
 };
 
 int run_command(const run_flags& f, const std::vector<std::string>& argv) {
@@ -176,6 +185,7 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
       {"library_from", f.library.empty() ? "" : fs::absolute(f.library).string()},
       {"command", command},
       {"started", utc_now("%Y-%m-%dT%H:%M:%SZ")}};
+  if (!f.rerun_of.empty()) manifest["rerun_of"] = fs::absolute(f.rerun_of).string();
   // The scenario as run, and the manifest, go out before the run: a killed run keeps them.
   if (auto w = write_file(out / "scenario.json", scenario_text); !w) {
     std::cerr << w.error().message << '\n';
@@ -429,6 +439,144 @@ int library_command(const library_flags& f, library_action action) {
   return exit_ok;
 }
 
+struct rerun_flags {
+  std::string run;
+  std::string out;
+  std::optional<unsigned> threads;
+  bool force = false;
+};
+
+// Reads a run's manifest.json for a rerun: the settings it records.
+result<run_flags> rerun_settings(const rerun_flags& f) {
+  const fs::path run(f.run);
+  const auto manifest_file = run / "manifest.json";
+  std::ifstream in(manifest_file);
+  if (!in) {
+    return fail(errc::bad_input,
+                manifest_file.string() + ": cannot read (is " + f.run + " a run directory?)");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  boost::json::error_code jec;
+  const auto parsed = boost::json::parse(text.str(), jec);
+  if (jec || !parsed.is_object()) {
+    return fail(errc::bad_input, manifest_file.string() + ": not a JSON object" +
+                                     (jec ? ": " + jec.message() : std::string()));
+  }
+  const auto& m = parsed.as_object();
+  const auto field = [&](std::string_view key, auto check) -> const boost::json::value* {
+    const auto* v = m.if_contains(key);
+    return v != nullptr && check(*v) ? v : nullptr;
+  };
+  const auto* seed = field("seed", [](const auto& v) { return v.is_uint64() || v.is_int64(); });
+  const auto* threads = field("threads", [](const auto& v) { return v.is_number(); });
+  const auto* until = field("until_seconds", [](const auto& v) { return v.is_number(); });
+  const auto* hash = field("scenario_hash", [](const auto& v) { return v.is_string(); });
+  for (const auto& [key, v] :
+       {std::pair{"seed", seed}, std::pair{"threads", threads}, std::pair{"until_seconds", until},
+        std::pair{"scenario_hash", hash}}) {
+    if (v == nullptr) {
+      return fail(errc::bad_input, manifest_file.string() + ": no valid \"" + key +
+                                       "\" (a manifest written by colony run has one)");
+    }
+  }
+  // The scenario copy must be the one the run used.
+  const auto scenario_file = run / "scenario.json";
+  std::ifstream scenario_in(scenario_file, std::ios::binary);
+  std::stringstream scenario_text;
+  scenario_text << scenario_in.rdbuf();
+  if (!scenario_in) {
+    return fail(errc::bad_input, scenario_file.string() + ": cannot read");
+  }
+  if ("fnv1a64:" + hex(colony::broker::stable_hash(scenario_text.str())) != hash->as_string()) {
+    return fail(errc::bad_input, scenario_file.string() +
+                                     ": changed since the run (its hash is not the manifest's "
+                                     "scenario_hash): restore it, or run it as a new scenario");
+  }
+  run_flags r;
+  r.scenario = scenario_file.string();
+  r.seed = boost::json::value_to<std::uint64_t>(*seed);
+  r.threads = f.threads.value_or(static_cast<unsigned>(threads->to_number<double>()));
+  // Microseconds, exactly as the run had them.
+  r.until = std::to_string(static_cast<std::int64_t>(
+                std::llround(until->to_number<double>() * static_cast<double>(colony::sec)))) +
+            "us";
+  if (const auto* from = m.if_contains("library_from"); from != nullptr && from->is_string()) {
+    r.library = std::string(from->as_string());
+  }
+  r.out = f.out.empty() ? (run.lexically_normal().parent_path() /
+                           (run.lexically_normal().filename().string() + "-rerun"))
+                              .string()
+                        : f.out;
+  r.force = f.force;
+  r.quiet = true;
+  r.rerun_of = f.run;
+  return r;
+}
+
+int rerun_command(const rerun_flags& f, const std::vector<std::string>& argv) {
+  auto settings = rerun_settings(f);
+  if (!settings) return report(settings.error());
+  std::printf("rerunning %s: seed %llu, %u thread%s, until %s%s\n", f.run.c_str(),
+              static_cast<unsigned long long>(settings->seed.value_or(0)), settings->threads,
+              settings->threads == 1 ? "" : "s",
+              format_duration(*parse_duration(settings->until)).c_str(),
+              settings->library.empty() ? "" : (", library from " + settings->library).c_str());
+  std::fflush(stdout);
+  if (const int rc = run_command(*settings, argv); rc != exit_ok) return rc;
+  const auto same = compare_outputs(f.run, settings->out, std::cout);
+  if (!same) return report(same.error());
+  return *same ? exit_ok : exit_outputs_differ;
+}
+
+struct sweep_flags {
+  std::string file;
+  std::string out;
+  unsigned jobs = 0;
+  std::vector<std::string> sets;
+  bool quiet = false;
+};
+
+int sweep_command(const sweep_flags& f) {
+  auto plan = load_sweep(f.file, f.sets);
+  if (!plan) return report(plan.error());
+  // The runs are this same program, so a sweep never mixes versions.
+  std::error_code ec;
+  const auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    std::cerr << "sweep: error: cannot find the colony binary: " << ec.message() << '\n';
+    return exit_run_failed;
+  }
+  auto failed =
+      run_sweep(*plan, {.out = f.out, .jobs = f.jobs, .colony = self, .progress = !f.quiet});
+  if (!failed) return report(failed.error());
+  return *failed == 0 ? exit_ok : exit_run_failed;
+}
+
+struct compare_flags {
+  std::string a, b;
+  compare_options options;
+};
+
+int compare_command(const compare_flags& f) {
+  if (auto compared = compare_runs(f.a, f.b, f.options, std::cout); !compared) {
+    return report(compared.error());
+  }
+  return exit_ok;
+}
+
+struct report_flags {
+  std::string dir;
+  std::string out;
+};
+
+int report_command(const report_flags& f) {
+  auto written = write_report(f.dir, f.out);
+  if (!written) return report(written.error());
+  std::printf("%s\n", written->string().c_str());
+  return exit_ok;
+}
+
 }  // namespace
 }  // namespace colony::cli
 
@@ -508,6 +656,45 @@ int main(int argc, char** argv) {
   lib_top->add_flag("--all", lf.all, "include deprecated entries");
   lib_top->add_flag("--json", lf.json, "print them as one JSON object");
 
+  rerun_flags rrf;
+  auto* rerun = app.add_subcommand(
+      "rerun", "run a run again from its manifest and scenario copy, and check the outputs match");
+  rerun->add_option("run", rrf.run, "run directory")->required();
+  rerun->add_option("--out", rrf.out, "output directory (default: RUN-rerun)");
+  rerun
+      ->add_option("--threads", rrf.threads,
+                   "worker threads (default: the run's); outputs must not depend on it")
+      ->check(CLI::Range(1u, 256u));
+  rerun->add_flag("--force", rrf.force, "write into a non-empty output directory");
+
+  sweep_flags sf;
+  auto* sweep = app.add_subcommand(
+      "sweep", "run a scenario over a grid or list of overrides and seeds, in parallel processes");
+  sweep->add_option("sweep_file", sf.file, "sweep file (docs/sweeps.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sweep->add_option("--out", sf.out, "sweep directory (default: sweeps/<name>); resumable");
+  sweep->add_option("--jobs", sf.jobs, "runs at a time (default: the number of cores)")
+      ->check(CLI::Range(1u, 1024u));
+  sweep->add_option("--set", sf.sets,
+                    "override a scenario field in every run: path=value (repeatable)");
+  sweep->add_flag("--quiet", sf.quiet, "no progress bar or summary line");
+
+  compare_flags cf;
+  auto* compare = app.add_subcommand(
+      "compare", "what differs between two runs: settings, summary metrics and topology");
+  compare->add_option("run_a", cf.a, "run directory")->required();
+  compare->add_option("run_b", cf.b, "run directory")->required();
+  compare->add_flag("--json", cf.options.json, "print it as one JSON object");
+  compare->add_option("--limit", cf.options.limit,
+                      "list at most this many differing structural events per run (default 20)");
+
+  report_flags pf;
+  auto* reporter = app.add_subcommand(
+      "report", "write one self-contained HTML report of a run or a sweep (charts, topology)");
+  reporter->add_option("dir", pf.dir, "run directory or sweep directory")->required();
+  reporter->add_option("-o,--out", pf.out, "the HTML file (default: DIR/report.html)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -521,6 +708,10 @@ int main(int argc, char** argv) {
   if (*events) return events_command(ef);
   if (*inspect) return inspect_command(inf);
   if (*exporter) return export_command(xf);
+  if (*rerun) return rerun_command(rrf, args);
+  if (*sweep) return sweep_command(sf);
+  if (*compare) return compare_command(cf);
+  if (*reporter) return report_command(pf);
   if (*library) {
     const auto action = *lib_search    ? library_action::search
                         : *lib_lineage ? library_action::lineage

@@ -1,11 +1,14 @@
 #include "run_outputs.hpp"
 
+#include <algorithm>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace colony::cli {
@@ -286,6 +289,80 @@ std::string topology_dot(const scenarios::scenario& s, const std::vector<node>& 
   }
   dot << "}\n";
   return dot.str();
+}
+
+namespace {
+
+std::optional<std::string> file_text(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) return std::nullopt;
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Where two texts first differ: "line N" (1-based), or "length" when one is a prefix.
+std::string first_difference(std::string_view a, std::string_view b) {
+  const auto at = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+  const auto offset = static_cast<std::size_t>(at.first - a.begin());
+  if (offset == std::min(a.size(), b.size())) {
+    return "one ends at byte " + std::to_string(offset) + ", the other goes on";
+  }
+  const auto line =
+      1 + std::count(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(offset), '\n');
+  return "first at line " + std::to_string(line);
+}
+
+}  // namespace
+
+result<bool> compare_outputs(const std::filesystem::path& a, const std::filesystem::path& b,
+                             std::ostream& out) {
+  bool same = true;
+  const auto show = [&](std::string_view file, std::string_view verdict) {
+    out << "  " << file << std::string(file.size() < 16 ? 16 - file.size() : 1, ' ') << verdict
+        << '\n';
+  };
+  for (const char* file : {"events.jsonl", "metrics.csv", "topology.jsonl", "topology.json",
+                           "topology.dot", "scenario.json", "library.faiss", "library.sqlite"}) {
+    const auto x = file_text(a / file);
+    const auto y = file_text(b / file);
+    if (!x && !y) continue;
+    if (!x || !y) {
+      same = false;
+      show(file, std::string("differs: only in ") + (x ? a : b).string());
+    } else if (*x == *y) {
+      show(file, "identical (" + std::to_string(x->size()) + " bytes)");
+    } else {
+      same = false;
+      show(file, "differs: " + first_difference(*x, *y));
+    }
+  }
+  // The summary, without what depends on the machine.
+  std::optional<boost::json::object> sums[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto path = (i == 0 ? a : b) / "summary.json";
+    const auto text = file_text(path);
+    if (!text) continue;
+    boost::json::error_code ec;
+    auto v = boost::json::parse(*text, ec);
+    if (ec || !v.is_object()) {
+      return fail(errc::bad_input, path.string() + ": not a JSON object");
+    }
+    sums[i] = std::move(v.as_object());
+    for (const char* k : {"wall_seconds", "tasks_per_wall_second", "peak_rss_bytes"}) {
+      sums[i]->erase(k);
+    }
+  }
+  if (sums[0] || sums[1]) {
+    if (sums[0] && sums[1] && *sums[0] == *sums[1]) {
+      show("summary.json", "identical (but for wall time and memory)");
+    } else {
+      same = false;
+      show("summary.json", sums[0] && sums[1] ? "differs" : "differs: only in one run");
+    }
+  }
+  out << (same ? "outputs identical\n" : "outputs DIFFER\n");
+  return same;
 }
 
 }  // namespace colony::cli

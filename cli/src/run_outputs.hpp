@@ -29,6 +29,15 @@ std::string topology_dot(const scenarios::scenario& s, const std::vector<node>& 
 /// Writes `text` to `path`. Fails with errc::io_error naming the file.
 [[nodiscard]] result<void> write_file(const std::filesystem::path& path, std::string_view text);
 
+/// Whether the outputs of run directories `a` and `b` are the same, writing one line per file to
+/// `out` ("identical", or where it first differs). Compared: events.jsonl, metrics.csv,
+/// topology.jsonl, topology.json, topology.dot, scenario.json, library.faiss and library.sqlite
+/// byte for byte, and summary.json without its measures of the machine (wall_seconds,
+/// tasks_per_wall_second, peak_rss_bytes). A file missing from both is skipped; from one, it
+/// differs. Fails with errc::bad_input when a summary.json is not JSON.
+[[nodiscard]] result<bool> compare_outputs(const std::filesystem::path& a,
+                                           const std::filesystem::path& b, std::ostream& out);
+
 /// JSON pretty-printed with 2-space indents and a final newline.
 std::string pretty(const boost::json::value& v);
 

@@ -1,10 +1,6 @@
 #include "colony/scenarios/loader.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <memory>
 #include <tuple>
 
 #include "checker.hpp"
@@ -75,18 +71,6 @@ std::vector<diagnostic> in_order(const locator& where, std::vector<problem> prob
   return out;
 }
 
-// The whole file, or why it cannot be read (strerror's words).
-result<std::string> read_file(const std::filesystem::path& file) {
-  const std::unique_ptr<std::FILE, decltype(&std::fclose)> in(std::fopen(file.c_str(), "rb"),
-                                                              &std::fclose);
-  if (!in) return fail(errc::io_error, std::strerror(errno));
-  std::string text;
-  char buffer[1 << 16];
-  while (const auto n = std::fread(buffer, 1, sizeof buffer, in.get())) text.append(buffer, n);
-  if (std::ferror(in.get()) != 0) return fail(errc::io_error, std::strerror(errno));
-  return text;
-}
-
 }  // namespace
 
 std::string diagnostic::format() const {
@@ -99,7 +83,7 @@ std::string diagnostic::format() const {
 
 load_result load_scenario(const std::filesystem::path& file,
                           const std::vector<std::string>& overrides) {
-  auto text = read_file(file);
+  auto text = read_text_file(file);
   if (!text) {
     return {std::nullopt, {diagnostic{file.string(), "", "cannot read: " + text.error().message}}};
   }

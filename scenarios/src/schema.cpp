@@ -1,4 +1,5 @@
 #include "colony/scenarios/schema.hpp"
+#include "colony/scenarios/sweep_file.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <cmath>
@@ -405,6 +406,73 @@ std::string schema_text(const json::value& json) {
   print(out, json, 0);
   out += '\n';
   return out;
+}
+
+boost::json::value sweep_schema() {
+  const json::value any_value =
+      json::object{{"description",
+                    "the value to set: any JSON value (a string that is not JSON stays a string)"}};
+  const json::object overrides{
+      {"type", "object"},
+      {"description",
+       "override path (as for --set: \"run.duration\", \"agents.router.params.k\") "
+       "-> value"},
+      {"propertyNames", {{"pattern", "^[^=]+$"}}},
+      {"additionalProperties", any_value}};
+  json::object properties{
+      {"$schema", {{"type", "string"}}},
+      {"name",
+       {{"type", "string"},
+        {"description",
+         "the sweep's name (default: the file's stem); the default output "
+         "directory is sweeps/<name>"}}},
+      {"description", {{"type", "string"}}},
+      {"scenario",
+       {{"type", "string"},
+        {"description", "the base scenario, relative to this file's directory"}}},
+      {"set", overrides},
+      {"grid",
+       {{"type", "object"},
+        {"description", "override path -> the values it takes; the points are every combination"},
+        {"propertyNames", {{"pattern", "^[^=]+$"}}},
+        {"additionalProperties", {{"type", "array"}, {"minItems", 1}, {"uniqueItems", true}}}}},
+      {"points",
+       {{"type", "array"},
+        {"minItems", 1},
+        {"description", "explicit parameter points; with a grid, each is crossed with it"},
+        {"items", overrides}}},
+      {"seeds",
+       {{"description", "a count of seeds (first_seed, first_seed + 1, ...) or a list of seeds"},
+        {"oneOf", json::array{{{"type", "integer"}, {"minimum", 1}},
+                              {{"type", "array"},
+                               {"minItems", 1},
+                               {"uniqueItems", true},
+                               {"items", {{"type", "integer"}, {"minimum", 0}}}}}}}},
+      {"first_seed",
+       {{"type", "integer"},
+        {"minimum", 0},
+        {"default", 1},
+        {"description", "the first seed when \"seeds\" is a count"}}},
+      {"threads",
+       {{"type", "integer"},
+        {"minimum", 1},
+        {"maximum", 256},
+        {"default", 1},
+        {"description", "worker threads of each run (outputs do not depend on it)"}}},
+      {"until", described(duration_def(),
+                          "stop every run at this simulated time (default: "
+                          "run.duration)")},
+      {"metrics",
+       {{"type", "array"},
+        {"minItems", 1},
+        {"items", {{"type", "string"}}},
+        {"description", "the metrics to aggregate (default: all; docs/sweeps.md lists them)"}}}};
+  return json::object{{"$schema", "https://json-schema.org/draft/2020-12/schema"},
+                      {"title", "Colony sweep"},
+                      {"type", "object"},
+                      {"additionalProperties", false},
+                      {"required", json::array{"scenario", "seeds"}},
+                      {"properties", std::move(properties)}};
 }
 
 }  // namespace colony::scenarios

@@ -1,5 +1,10 @@
 #include "source_text.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 #include <unordered_set>
@@ -251,6 +256,17 @@ text_position position_at(std::string_view text, std::size_t offset) {
     }
   }
   return at;
+}
+
+result<std::string> read_text_file(const std::filesystem::path& file) {
+  const std::unique_ptr<std::FILE, decltype(&std::fclose)> in(std::fopen(file.c_str(), "rb"),
+                                                              &std::fclose);
+  if (!in) return fail(errc::io_error, std::strerror(errno));
+  std::string text;
+  char buffer[1 << 16];
+  while (const auto n = std::fread(buffer, 1, sizeof buffer, in.get())) text.append(buffer, n);
+  if (std::ferror(in.get()) != 0) return fail(errc::io_error, std::strerror(errno));
+  return text;
 }
 
 }  // namespace colony::scenarios

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include <boost/json/value.hpp>
+#include <filesystem>
+
+#include "colony/base/error.hpp"
 
 #include "problem.hpp"
 
@@ -47,5 +50,8 @@ struct text_position {
   std::size_t column = 1;
 };
 [[nodiscard]] text_position position_at(std::string_view text, std::size_t offset);
+
+/// The whole file, or why it cannot be read (strerror's words, errc::io_error).
+[[nodiscard]] result<std::string> read_text_file(const std::filesystem::path& file);
 
 }  // namespace colony::scenarios

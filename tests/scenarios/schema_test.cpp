@@ -14,6 +14,7 @@
 #include "colony/agents/builtin.hpp"
 #include "colony/agents/kinds.hpp"
 #include "colony/scenarios/schema.hpp"
+#include "colony/scenarios/sweep_file.hpp"
 
 namespace colony::scenarios {
 namespace {
@@ -55,6 +56,23 @@ TEST(Schema, CommittedFileIsTheGeneratedOne) {
   EXPECT_EQ(parsed, scenario_schema(kinds));
   EXPECT_EQ(committed, expected)
       << "regenerate with: COLONY_UPDATE_SCHEMA=1 colony_scenarios_tests --gtest_filter=Schema.*";
+}
+
+// The sweep file's schema, scenarios/sweep.schema.json, is kept the same way.
+TEST(Schema, CommittedSweepFileIsTheGeneratedOne) {
+  const char* const sweep_file = COLONY_SOURCE_DIR "/scenarios/sweep.schema.json";
+  const auto expected = schema_text(sweep_schema());
+  if (std::getenv("COLONY_UPDATE_SCHEMA") != nullptr) std::ofstream(sweep_file) << expected;
+  const auto committed = read_file(sweep_file);
+  json::error_code ec;
+  const auto parsed = json::parse(committed, ec);
+  ASSERT_FALSE(ec) << sweep_file << ": " << ec.message();
+  EXPECT_EQ(committed, expected)
+      << "regenerate with: COLONY_UPDATE_SCHEMA=1 colony_scenarios_tests --gtest_filter=Schema.*";
+  const auto& o = parsed.as_object();
+  EXPECT_EQ(o.at("additionalProperties"), false);
+  EXPECT_EQ(o.at("required"), (json::array{"scenario", "seeds"}));
+  EXPECT_TRUE(o.at("properties").as_object().contains("grid"));
 }
 
 TEST(Schema, IsDraft202012AndClosed) {
