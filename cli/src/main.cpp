@@ -8,8 +8,6 @@
 #include <boost/json.hpp>
 #include <sstream>
 
-#include "colony/broker/ids.hpp"
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -48,12 +46,6 @@ std::string utc_now(const char* format) {
   gmtime_r(&t, &tm);
   char buf[64];
   std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
-}
-
-std::string hex(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
 }
 
@@ -177,7 +169,7 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
       {"event_schema_version", event_schema_version},
       {"scenario", fs::absolute(f.scenario).string()},
       {"scenario_name", s->name},
-      {"scenario_hash", "fnv1a64:" + hex(broker::stable_hash(scenario_text))},
+      {"scenario_hash", text_hash(scenario_text)},
       {"seed", seed},
       {"threads", f.threads},
       {"until_seconds", static_cast<double>(until > 0 ? until : s->run.duration) / sec},
@@ -488,7 +480,7 @@ result<run_flags> rerun_settings(const rerun_flags& f) {
   if (!scenario_in) {
     return fail(errc::bad_input, scenario_file.string() + ": cannot read");
   }
-  if ("fnv1a64:" + hex(colony::broker::stable_hash(scenario_text.str())) != hash->as_string()) {
+  if (text_hash(scenario_text.str()) != hash->as_string()) {
     return fail(errc::bad_input, scenario_file.string() +
                                      ": changed since the run (its hash is not the manifest's "
                                      "scenario_hash): restore it, or run it as a new scenario");

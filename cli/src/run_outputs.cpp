@@ -11,6 +11,8 @@
 #include <optional>
 #include <sstream>
 
+#include "colony/broker/ids.hpp"
+
 namespace colony::cli {
 namespace {
 
@@ -55,6 +57,13 @@ void pretty_into(std::string& out, const boost::json::value& v, int indent) {
 }
 
 }  // namespace
+
+std::string text_hash(std::string_view text) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx",
+                static_cast<unsigned long long>(broker::stable_hash(text)));
+  return "fnv1a64:" + std::string(buf);
+}
 
 std::string pretty(const boost::json::value& v) {
   std::string out;

@@ -38,6 +38,9 @@ std::string topology_dot(const scenarios::scenario& s, const std::vector<node>& 
 [[nodiscard]] result<bool> compare_outputs(const std::filesystem::path& a,
                                            const std::filesystem::path& b, std::ostream& out);
 
+/// "fnv1a64:<16 hex digits>": the hash of a scenario's text that manifest.json records.
+[[nodiscard]] std::string text_hash(std::string_view text);
+
 /// JSON pretty-printed with 2-space indents and a final newline.
 std::string pretty(const boost::json::value& v);
 

@@ -26,7 +26,6 @@
 #include "colony/agents/builtin.hpp"
 #include "colony/agents/library.hpp"
 #include "colony/agents/stores.hpp"
-#include "colony/broker/ids.hpp"
 #include "colony/scenarios/loader.hpp"
 #include "colony/scenarios/sweep_file.hpp"
 #include "run_outputs.hpp"
@@ -49,12 +48,6 @@ const std::vector<std::string> base_metrics = {
 const std::vector<std::string> library_metrics = {"library_hit_rate", "library_cost_saved",
                                                   "library_entries", "library_live"};
 const std::vector<std::string> store_metrics = {"store_lookups", "store_hits", "external_lookups"};
-
-std::string hex(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 // The metrics a run of `s` reports.
 std::vector<std::string> metrics_of(const scenarios::scenario& s) {
@@ -224,7 +217,7 @@ result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::strin
   }
   if (!problems.empty()) return fail(errc::bad_input, problems);
   const auto text = read_text(plan.scenario);
-  plan.scenario_hash = "fnv1a64:" + hex(broker::stable_hash(text));
+  plan.scenario_hash = text_hash(text);
 
   // The metrics: those named, each one the scenario's runs report; all of them otherwise.
   const auto available = metrics_of(*base);
