@@ -202,9 +202,14 @@ result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::strin
     plan.points.push_back({"p" + std::string(width - n.size(), '0') + n, combos[i]});
   }
 
-  // Every point must load: a bad path or value is found now, not in the 40th process.
+  // The scenario must load with the fixed overrides (its problems said once, not per point),
+  // and then every point: a bad path or value is found now, not in the 40th process.
   std::string problems;
-  std::optional<scenarios::scenario> base;
+  auto base = scenarios::load_scenario(plan.scenario, plan.fixed);
+  for (const auto& d : base.problems) {
+    problems += (problems.empty() ? "" : "\n") + file.string() + ": scenario: " + d.format();
+  }
+  if (!problems.empty()) return fail(errc::bad_input, problems);
   for (const auto& p : plan.points) {
     auto sets = plan.fixed;
     for (const auto& v : p.values) sets.push_back(set_arg(v));
@@ -213,14 +218,13 @@ result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::strin
       problems +=
           (problems.empty() ? "" : "\n") + file.string() + ": point " + p.id + ": " + d.format();
     }
-    if (s && !base) base = std::move(s.value);
   }
   if (!problems.empty()) return fail(errc::bad_input, problems);
   const auto text = read_text(plan.scenario);
   plan.scenario_hash = text_hash(text);
 
   // The metrics: those named, each one the scenario's runs report; all of them otherwise.
-  const auto available = metrics_of(*base);
+  const auto available = metrics_of(*base.value);
   if (f.metrics.empty()) {
     plan.metrics = available;
   } else {

@@ -136,6 +136,15 @@ TEST(Sweep, BadSweepFilesNameTheFileThePlaceAndTheFix) {
     EXPECT_NE(r.output.find(file.string()), std::string::npos) << r.output;
     EXPECT_FALSE(fs::exists(dir / "out")) << c.body;
   }
+  // A fixed override the scenario refuses is said once, not once per point.
+  const auto fixed =
+      sweep_file(dir, R"("seeds": 2, "grid": {"agents.ensemble.params.samples": [1, 3]})");
+  const auto once = colony("sweep " + fixed.string() + " --set run.duraton=1h");
+  EXPECT_EQ(once.exit_code, 2);
+  EXPECT_NE(once.output.find(fixed.string() + ": scenario: --set run.duraton=1h: error"),
+            std::string::npos)
+      << once.output;
+  EXPECT_EQ(once.output.find("point p0"), std::string::npos) << once.output;
   // Positions: FILE:LINE:COL of the value at fault.
   std::ofstream(dir / "pos.json") << "{\n  \"scenario\": \"nowhere.json\",\n  \"seeds\": 2\n}\n";
   const auto r = colony("sweep " + (dir / "pos.json").string());
