@@ -250,6 +250,34 @@ TEST(Sweep, RunsEveryPointAndSeedAndAggregatesTheirResults) {
   EXPECT_EQ(read_file(serial / "aggregate.csv"), read_file(out / "aggregate.csv"));
 }
 
+// The bundled sweep's story, over 6 simulated hours a run: more samples, more accuracy, at a
+// cost that grows in proportion; every interval is narrow enough to tell the points apart.
+TEST(Sweep, BundledSweepShowsAccuracyBoughtWithSamples) {
+  const auto out = scratch("sweep-bundled");
+  const auto r = colony("sweep " + (examples() / "self_consistency_sweep.json").string() +
+                        " --set run.duration=6h --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = csv(out / "aggregate.csv");
+  ASSERT_EQ(rows.size(), 5u);
+  const auto& h = rows[0];
+  for (std::size_t p = 1; p < rows.size(); ++p) {
+    EXPECT_EQ(rows[p][column(h, "runs")], "10");
+    if (p == 1) continue;
+    const auto& before = rows[p - 1];
+    EXPECT_GT(std::stod(rows[p][column(h, "success_rate_ci95_low")]),
+              std::stod(before[column(h, "success_rate_ci95_high")]))
+        << rows[p][0];
+    // One call per sample: the cost per sample stays that of one sample, within 2%.
+    const auto per_sample = [&](const std::vector<std::string>& row) {
+      return std::stod(row[column(h, "cost_mean")]) / std::stod(row[1]);
+    };
+    EXPECT_NEAR(per_sample(rows[p]), per_sample(rows[1]), 0.02 * per_sample(rows[1])) << rows[p][0];
+    EXPECT_GT(std::stod(rows[p][column(h, "latency_p95_ms_mean")]),
+              std::stod(before[column(h, "latency_p95_ms_mean")]))
+        << rows[p][0];
+  }
+}
+
 TEST(Sweep, ResumesSkippingFinishedRunsAndRedoesInterruptedOnes) {
   const auto dir = scratch("sweep-resume");
   const auto file = sweep_file(dir, R"("grid": {"agents.ensemble.params.samples": [1, 3]},
