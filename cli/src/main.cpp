@@ -541,7 +541,12 @@ int sweep_command(const sweep_flags& f) {
   }
   auto failed =
       run_sweep(*plan, {.out = f.out, .jobs = f.jobs, .colony = self, .progress = !f.quiet});
-  if (!failed) return report(failed.error());
+  if (!failed) {
+    // Interrupted (run_failed) is not bad input: what finished is kept.
+    if (failed.error().code != errc::run_failed) return report(failed.error());
+    std::cerr << failed.error().message << '\n';
+    return exit_run_failed;
+  }
   return *failed == 0 ? exit_ok : exit_run_failed;
 }
 

@@ -1,6 +1,7 @@
 #include "sweep.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -425,6 +427,37 @@ class sweep_progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// Set by SIGINT or SIGTERM while a sweep runs: stop its runs and keep what finished.
+volatile std::sig_atomic_t stop_requested = 0;
+
+extern "C" void request_stop(int) {
+  stop_requested = 1;
+}
+
+// Catches SIGINT and SIGTERM for as long as it lives, without SA_RESTART so that a wait for a
+// run returns at once.
+class stop_signals {
+ public:
+  stop_signals() {
+    stop_requested = 0;
+    struct sigaction on_stop {};
+    on_stop.sa_handler = request_stop;
+    sigemptyset(&on_stop.sa_mask);
+    sigaction(SIGINT, &on_stop, &before_int_);
+    sigaction(SIGTERM, &on_stop, &before_term_);
+  }
+  ~stop_signals() {
+    sigaction(SIGINT, &before_int_, nullptr);
+    sigaction(SIGTERM, &before_term_, nullptr);
+  }
+  stop_signals(const stop_signals&) = delete;
+  stop_signals& operator=(const stop_signals&) = delete;
+
+ private:
+  struct sigaction before_int_ {};
+  struct sigaction before_term_ {};
+};
+
 // Whether `run` finished: its summary is written and its manifest says so.
 bool finished(const fs::path& run) {
   std::error_code ec;
@@ -586,7 +619,22 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
   std::size_t next = 0, done = skipped, failed = 0;
   std::string failures;
   bar.update(done, 0, failed);
+  const stop_signals signals;
   while (next < pending.size() || !running.empty()) {
+    if (stop_requested != 0) {
+      // Interrupted: the runs under way stop (their directories are redone on resuming), and
+      // the results of those that finished are written.
+      for (const auto& [p, r] : running) kill(p, SIGTERM);
+      for (const auto& [p, r] : running) waitpid(p, nullptr, 0);
+      bar.done();
+      std::cerr << failures;
+      if (auto w = write_results(plan, out); !w) return w.error();
+      return fail(errc::run_failed,
+                  out.string() + ": interrupted with " + std::to_string(done - failed) + " of " +
+                      std::to_string(plan.runs.size()) +
+                      " runs finished (results.csv holds them): run the same command again to "
+                      "resume");
+    }
     while (next < pending.size() && running.size() < jobs) {
       const auto& r = *pending[next++];
       auto pid =

@@ -313,6 +313,33 @@ TEST(Sweep, ResumesSkippingFinishedRunsAndRedoesInterruptedOnes) {
   EXPECT_NE(busy.output.find("not empty and not a sweep"), std::string::npos) << busy.output;
 }
 
+// SIGTERM (or Ctrl-C) stops the runs under way, keeps the results of those that finished, and
+// the same command resumes.
+TEST(Sweep, InterruptedSweepKeepsWhatFinishedAndResumes) {
+  const auto dir = scratch("sweep-stop");
+  fs::create_directories(dir);
+  const auto file = dir / "sweep.json";
+  std::ofstream(file) << "{\"scenario\": \"" << (examples() / "self_consistency.json").string()
+                      << "\", \"set\": {\"run.duration\": \"8d\"}, \"seeds\": 4}";
+  const auto out = dir / "out";
+  // One run at a time, about a second each: stopped during the second.
+  const auto r = colony("sweep " + file.string() + " --jobs 1 --out " + out.string() +
+                        " 2>&1 & pid=$!; sleep 1.5; kill -TERM $pid; wait $pid");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("interrupted with "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("run the same command again to resume"), std::string::npos);
+  const auto rows = csv(out / "results.csv");
+  EXPECT_GE(rows.size(), 1u);
+  EXPECT_LT(rows.size(), 5u) << "the sweep finished before it was stopped: make its runs longer";
+  const auto finished_before = rows.size() - 1;
+  const auto resumed = colony("sweep " + file.string() + " --out " + out.string());
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("(" + std::to_string(finished_before) + " already done"),
+            std::string::npos)
+      << resumed.output;
+  EXPECT_EQ(csv(out / "results.csv").size(), 5u);
+}
+
 TEST(Sweep, AFailedRunIsReportedWithItsLogAndLeftOutOfTheResults) {
   const auto dir = scratch("sweep-fail");
   const auto file = sweep_file(dir, R"("seeds": 3)");
