@@ -91,6 +91,21 @@ class progress_bar {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// The hash of a saved library's two files, as manifest.json records it ("fnv1a64:<hex>" of
+// library.faiss followed by library.sqlite).
+result<std::string> library_hash(const std::string& path) {
+  auto dir = memory::solution_library::locate(path);
+  if (!dir) return dir.error();
+  std::string bytes;
+  for (const auto file :
+       {memory::solution_library::index_file, memory::solution_library::database_file}) {
+    std::ifstream in(*dir / file, std::ios::binary);
+    if (!in) return fail(errc::bad_input, (*dir / file).string() + ": cannot read");
+    bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return text_hash(bytes);
+}
+
 struct run_flags {
   std::string scenario;
   std::optional<std::uint64_t> seed;
@@ -178,6 +193,14 @@ int run_command(const run_flags& f, const std::vector<std::string>& argv) {
       {"command", command},
       {"started", utc_now("%Y-%m-%dT%H:%M:%SZ")}};
   if (!f.rerun_of.empty()) manifest["rerun_of"] = fs::absolute(f.rerun_of).string();
+  if (!f.library.empty()) {
+    auto h = library_hash(f.library);
+    if (!h) {
+      std::cerr << h.error().message << '\n';
+      return exit_bad_input;
+    }
+    manifest["library_hash"] = *h;
+  }
   // The scenario as run, and the manifest, go out before the run: a killed run keeps them.
   if (auto w = write_file(out / "scenario.json", scenario_text); !w) {
     std::cerr << w.error().message << '\n';
@@ -460,10 +483,20 @@ result<run_flags> rerun_settings(const rerun_flags& f) {
     const auto* v = m.if_contains(key);
     return v != nullptr && check(*v) ? v : nullptr;
   };
-  const auto* seed = field("seed", [](const auto& v) { return v.is_uint64() || v.is_int64(); });
-  const auto* threads = field("threads", [](const auto& v) { return v.is_number(); });
-  const auto* until = field("until_seconds", [](const auto& v) { return v.is_number(); });
+  // Each field as colony run writes it: a seed of 0 or more, 1 to 256 threads, a simulated time
+  // of up to about a thousand years.
+  const auto* seed = field("seed", [](const boost::json::value& v) {
+    return v.is_uint64() || (v.is_int64() && v.get_int64() >= 0);
+  });
+  const auto* threads = field("threads", [](const boost::json::value& v) {
+    return (v.is_uint64() || v.is_int64()) && v.to_number<double>() >= 1 &&
+           v.to_number<double>() <= 256;
+  });
+  const auto* until = field("until_seconds", [](const boost::json::value& v) {
+    return v.is_number() && v.to_number<double>() > 0 && v.to_number<double>() < 3.2e10;
+  });
   const auto* hash = field("scenario_hash", [](const auto& v) { return v.is_string(); });
+  const auto* finished = field("finished", [](const auto& v) { return v.is_string(); });
   for (const auto& [key, v] :
        {std::pair{"seed", seed}, std::pair{"threads", threads}, std::pair{"until_seconds", until},
         std::pair{"scenario_hash", hash}}) {
@@ -471,6 +504,11 @@ result<run_flags> rerun_settings(const rerun_flags& f) {
       return fail(errc::bad_input, manifest_file.string() + ": no valid \"" + key +
                                        "\" (a manifest written by colony run has one)");
     }
+  }
+  if (finished == nullptr) {
+    return fail(errc::bad_input, manifest_file.string() +
+                                     ": the run did not finish (no \"finished\"), so there is "
+                                     "nothing to compare a rerun with: run the scenario again");
   }
   // The scenario copy must be the one the run used.
   const auto scenario_file = run / "scenario.json";
@@ -496,10 +534,29 @@ result<run_flags> rerun_settings(const rerun_flags& f) {
   if (const auto* from = m.if_contains("library_from"); from != nullptr && from->is_string()) {
     r.library = std::string(from->as_string());
   }
+  if (!r.library.empty()) {
+    // The library it started from must be the one it started from.
+    const auto* recorded = m.if_contains("library_hash");
+    auto now = library_hash(r.library);
+    if (!now) return now.error();
+    if (recorded != nullptr && recorded->is_string() && recorded->as_string() != *now) {
+      return fail(errc::bad_input,
+                  r.library +
+                      ": the library the run started from has changed since (its hash "
+                      "is not the manifest's library_hash): the run cannot be reproduced "
+                      "from it");
+    }
+  }
   r.out = f.out.empty() ? (run.lexically_normal().parent_path() /
                            (run.lexically_normal().filename().string() + "-rerun"))
                               .string()
                         : f.out;
+  std::error_code ec;
+  if (fs::exists(r.out, ec) && fs::equivalent(r.out, run, ec)) {
+    return fail(errc::bad_input, r.out +
+                                     ": is the run itself, which the rerun would overwrite: "
+                                     "choose another --out");
+  }
   r.force = f.force;
   r.quiet = true;
   r.rerun_of = f.run;

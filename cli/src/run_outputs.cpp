@@ -80,12 +80,22 @@ result<void> write_file(const std::filesystem::path& path, std::string_view text
   return {};
 }
 
+std::string csv_cell(std::string_view text) {
+  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (const char ch : text) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + '"';
+}
+
 std::string metrics_header(const scenarios::scenario& s) {
   std::string h =
       "bucket_start_s,bucket_end_s,arrived,completed,succeeded,failed,escalated,in_flight,"
       "success_rate,latency_p50_ms,latency_p95_ms,latency_p99_ms,cost,tokens_in,tokens_out";
-  for (const auto& b : s.backends) h += ",calls_" + b.name;
-  for (const auto& b : s.backends) h += ",queue_" + b.name;
+  for (const auto& b : s.backends) h += "," + csv_cell("calls_" + b.name);
+  for (const auto& b : s.backends) h += "," + csv_cell("queue_" + b.name);
   h += ",agents_alive,dead_letters";
   if (agents::library_policy::from_json(s.library).enabled) {
     h += ",library_size,library_live,library_queries,library_hit_rate";

@@ -14,6 +14,10 @@ namespace colony::cli {
 /// manifest.json. Raised whenever a type or field changes meaning or disappears.
 inline constexpr int event_schema_version = 1;
 
+/// A CSV field: `text` as it is, or quoted (RFC 4180) when it holds a comma, a quote or a line
+/// break.
+std::string csv_cell(std::string_view text);
+
 /// metrics.csv: the header line.
 std::string metrics_header(const scenarios::scenario& s);
 /// metrics.csv: one row.

@@ -51,19 +51,31 @@ const std::vector<std::string> library_metrics = {"library_hit_rate", "library_c
                                                   "library_entries", "library_live"};
 const std::vector<std::string> store_metrics = {"store_lookups", "store_hits", "external_lookups"};
 
-// The metrics a run of `s` reports.
-std::vector<std::string> metrics_of(const scenarios::scenario& s) {
+// The metrics the runs of the scenarios `points` report: the library's when one of them has a
+// library, the stores' likewise, and those of every backend any of them has.
+std::vector<std::string> metrics_of(const std::vector<scenarios::scenario>& points) {
   auto out = base_metrics;
-  if (agents::library_policy::from_json(s.library).enabled) {
-    out.insert(out.end(), library_metrics.begin(), library_metrics.end());
+  bool library = false, stores = false;
+  std::vector<std::string> backends;
+  for (const auto& s : points) {
+    library = library || agents::library_policy::from_json(s.library).enabled;
+    stores = stores || agents::store_policy::from_json(s.stores).enabled;
+    for (const auto& b : s.backends) {
+      if (std::find(backends.begin(), backends.end(), b.name) == backends.end()) {
+        backends.push_back(b.name);
+      }
+    }
   }
-  if (agents::store_policy::from_json(s.stores).enabled) {
-    out.insert(out.end(), store_metrics.begin(), store_metrics.end());
-  }
-  for (const auto& b : s.backends) out.push_back("calls_" + b.name);
-  for (const auto& b : s.backends) out.push_back("cost_" + b.name);
+  if (library) out.insert(out.end(), library_metrics.begin(), library_metrics.end());
+  if (stores) out.insert(out.end(), store_metrics.begin(), store_metrics.end());
+  for (const auto& b : backends) out.push_back("calls_" + b);
+  for (const auto& b : backends) out.push_back("cost_" + b);
   return out;
 }
+
+// The most runs a sweep may hold: beyond it, a sweep file is more likely a mistake (a count of
+// seeds where a list was meant) than a plan, and its record alone would fill the memory.
+constexpr std::size_t max_runs = 100000;
 
 // The shortest text that reads back the same double ("0.004", not Boost's "4E-3").
 std::string shortest(double v) {
@@ -85,17 +97,6 @@ std::string set_arg(const scenarios::sweep_value& v) {
 // A number as results.csv writes it; NaN (undefined) as an empty cell.
 std::string number_cell(double v) {
   return std::isnan(v) ? std::string() : shortest(v);
-}
-
-// A CSV field, quoted when it must be.
-std::string csv_cell(std::string_view text) {
-  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (const char ch : text) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + '"';
 }
 
 // A parameter's value in a CSV cell: strings as they are, other values as JSON; none as "".
@@ -198,6 +199,31 @@ result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::strin
       }
     }
   }
+  // The same point twice would only run the same runs twice.
+  {
+    std::map<std::string, std::size_t> seen;
+    std::string problems;
+    for (std::size_t i = 0; i < combos.size(); ++i) {
+      auto values = combos[i];
+      std::sort(values.begin(), values.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::string key;
+      for (const auto& [path, v] : values) key += path + "=" + json_text(v) + "\n";
+      const auto [it, fresh] = seen.emplace(key, i);
+      if (!fresh) {
+        problems += (problems.empty() ? "" : "\n") + file.string() + ": error: point " +
+                    std::to_string(i) + " is the same as point " + std::to_string(it->second) +
+                    " (list each combination of values once)";
+      }
+    }
+    if (!problems.empty()) return fail(errc::bad_input, problems);
+  }
+  if (combos.size() * f.seeds.size() > max_runs) {
+    return fail(errc::bad_input, file.string() + ": error: " + std::to_string(combos.size()) +
+                                     " points x " + std::to_string(f.seeds.size()) +
+                                     " seeds is more than " + std::to_string(max_runs) +
+                                     " runs (split the sweep, or sweep fewer values)");
+  }
   const std::size_t width = std::max<std::size_t>(2, std::to_string(combos.size() - 1).size());
   for (std::size_t i = 0; i < combos.size(); ++i) {
     const auto n = std::to_string(i);
@@ -212,6 +238,7 @@ result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::strin
     problems += (problems.empty() ? "" : "\n") + file.string() + ": scenario: " + d.format();
   }
   if (!problems.empty()) return fail(errc::bad_input, problems);
+  std::vector<scenarios::scenario> loaded_points;
   for (const auto& p : plan.points) {
     auto sets = plan.fixed;
     for (const auto& v : p.values) sets.push_back(set_arg(v));
@@ -220,13 +247,14 @@ result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::strin
       problems +=
           (problems.empty() ? "" : "\n") + file.string() + ": point " + p.id + ": " + d.format();
     }
+    if (s) loaded_points.push_back(std::move(*s.value));
   }
   if (!problems.empty()) return fail(errc::bad_input, problems);
   const auto text = read_text(plan.scenario);
   plan.scenario_hash = text_hash(text);
 
   // The metrics: those named, each one the scenario's runs report; all of them otherwise.
-  const auto available = metrics_of(*base.value);
+  const auto available = metrics_of(loaded_points);
   if (f.metrics.empty()) {
     plan.metrics = available;
   } else {
@@ -297,6 +325,14 @@ result<std::map<std::string, double>> run_metrics(const fs::path& run) {
     for (const char* p : {"p50", "p95", "p99"}) {
       if (auto v = number(*lat, p)) out[std::string("latency_") + p + "_ms"] = *v;
     }
+  }
+  // summary.json writes 0 for what is undefined; averaged in, those zeros would pull the means
+  // down. Undefined here, they are empty cells and left out of the aggregate.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (out["succeeded"] == 0) out["cost_per_success"] = nan;
+  if (out["completed"] + out["failed"] + out["escalated"] == 0) {
+    out["success_rate"] = nan;
+    for (const char* p : {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms"}) out[p] = nan;
   }
   if (const auto* k = object(o, "kernel")) {
     if (auto v = number(*k, "agents_alive")) out["agents_alive"] = *v;
@@ -458,13 +494,12 @@ class stop_signals {
   struct sigaction before_term_ {};
 };
 
-// Whether `run` finished: its summary is written and its manifest says so.
+// Whether `run` finished: its manifest says so and its results can be read (a run whose files
+// were damaged since is run again).
 bool finished(const fs::path& run) {
-  std::error_code ec;
-  if (!fs::is_regular_file(run / "summary.json", ec)) return false;
   json::error_code jec;
   const auto m = json::parse(read_text(run / "manifest.json"), jec);
-  return !jec && m.is_object() && m.as_object().contains("finished");
+  return !jec && m.is_object() && m.as_object().contains("finished") && run_metrics(run);
 }
 
 // Starts `colony run` for `r`, its output going to `log`. Returns its pid.
@@ -519,7 +554,10 @@ std::string last_line(const fs::path& log) {
   return last;
 }
 
-result<void> write_results(const sweep_plan& plan, const fs::path& out) {
+// Writes results.csv and aggregate.csv from the runs that finished. Returns the problems of
+// runs that did not, or whose results cannot be read, one line each.
+result<std::string> write_results(const sweep_plan& plan, const fs::path& out,
+                                  const std::set<std::string>& failed) {
   std::ostringstream results, aggregate;
   results << "run,point";
   aggregate << "point";
@@ -530,17 +568,24 @@ result<void> write_results(const sweep_plan& plan, const fs::path& out) {
   results << ",seed";
   aggregate << ",runs";
   for (const auto& m : plan.metrics) {
-    results << ',' << m;
-    aggregate << ',' << m << "_mean," << m << "_sd," << m << "_ci95_low," << m << "_ci95_high";
+    results << ',' << csv_cell(m);
+    for (const char* part : {"_mean", "_sd", "_ci95_low", "_ci95_high"}) {
+      aggregate << ',' << csv_cell(m + part);
+    }
   }
   results << '\n';
   aggregate << '\n';
   // Per point and metric, the values of its finished runs.
   std::vector<std::vector<std::vector<double>>> values(
       plan.points.size(), std::vector<std::vector<double>>(plan.metrics.size()));
+  std::string unreadable;
   for (const auto& r : plan.runs) {
     auto m = run_metrics(out / "runs" / r.id);
-    if (!m) continue;  // failed: named on stderr already, and not in the results
+    if (!m) {
+      // A failed run is named already; one that finished and cannot be read is named here.
+      if (failed.count(r.id) == 0) unreadable += "run " + r.id + ": " + m.error().message + "\n";
+      continue;
+    }
     const auto& point = plan.points[r.point];
     results << r.id << ',' << point.id;
     for (const auto& p : plan.parameters) results << ',' << value_cell(value_of(point, p));
@@ -567,8 +612,9 @@ result<void> write_results(const sweep_plan& plan, const fs::path& out) {
     }
     aggregate << '\n';
   }
-  if (auto w = write_file(out / "results.csv", results.str()); !w) return w;
-  return write_file(out / "aggregate.csv", aggregate.str());
+  if (auto w = write_file(out / "results.csv", results.str()); !w) return w.error();
+  if (auto w = write_file(out / "aggregate.csv", aggregate.str()); !w) return w.error();
+  return unreadable;
 }
 
 }  // namespace
@@ -618,6 +664,7 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
   std::map<pid_t, const sweep_run*> running;
   std::size_t next = 0, done = skipped, failed = 0;
   std::string failures;
+  std::set<std::string> failed_runs;
   bar.update(done, 0, failed);
   const stop_signals signals;
   while (next < pending.size() || !running.empty()) {
@@ -628,7 +675,7 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
       for (const auto& [p, r] : running) waitpid(p, nullptr, 0);
       bar.done();
       std::cerr << failures;
-      if (auto w = write_results(plan, out); !w) return w.error();
+      if (auto w = write_results(plan, out, failed_runs); !w) return w.error();
       return fail(errc::run_failed,
                   out.string() + ": interrupted with " + std::to_string(done - failed) + " of " +
                       std::to_string(plan.runs.size()) +
@@ -646,8 +693,15 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
       running[*pid] = &r;
     }
     bar.update(done, running.size(), failed);
+    // Polled, 100 times a second: a signal that comes between the check above and a blocking
+    // wait would otherwise go unseen until a run ends.
     int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid == 0) {
+      const timespec pause{0, 10'000'000};
+      nanosleep(&pause, nullptr);
+      continue;
+    }
     if (pid < 0) {
       if (errno == EINTR) continue;
       return fail(errc::io_error, std::string("waiting for a run: ") + std::strerror(errno));
@@ -660,6 +714,7 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!ok) {
       ++failed;
+      failed_runs.insert(r.id);
       const auto log = out / "logs" / (r.id + ".log");
       failures += "run " + r.id + " failed (" +
                   (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
@@ -670,7 +725,13 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
   bar.update(done, 0, failed);
   bar.done();
   std::cerr << failures;
-  if (auto w = write_results(plan, out); !w) return w.error();
+  auto unreadable = write_results(plan, out, failed_runs);
+  if (!unreadable) return unreadable.error();
+  if (!unreadable->empty()) {
+    // Finished, and yet its results cannot be read: left out, and counted as failed.
+    std::cerr << *unreadable;
+    failed += static_cast<std::size_t>(std::count(unreadable->begin(), unreadable->end(), '\n'));
+  }
   if (options.progress) {
     std::printf(
         "%s: %zu runs (%zu already done, %zu run now, %zu failed); results.csv, "

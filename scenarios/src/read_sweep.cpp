@@ -12,6 +12,20 @@
 namespace colony::scenarios {
 namespace {
 
+// The most seeds a sweep may have (and, in colony sweep, the most runs).
+constexpr std::int64_t max_seeds = 100000;
+
+// A value written into results.csv's rows must not break them.
+void check_value(checker& c, const json::value& v, const std::string& pointer) {
+  if (const auto* text = v.if_string()) {
+    if (std::any_of(text->begin(), text->end(),
+                    [](char ch) { return static_cast<unsigned char>(ch) < 0x20; })) {
+      c.report(pointer, "a swept value may not hold a line break or another control character",
+               "results.csv writes each run on one line");
+    }
+  }
+}
+
 const std::vector<std::string> sweep_keys = {"$schema",    "name",    "description", "scenario",
                                              "set",        "grid",    "points",      "seeds",
                                              "first_seed", "threads", "until",       "metrics"};
@@ -34,7 +48,9 @@ std::vector<sweep_value> read_values(checker& c, const json::value& v, const std
   if (o == nullptr) return out;
   for (const auto& [k, x] : *o) {
     const auto at = pointer_to(pointer, k);
-    if (valid_path(c, k, at)) out.emplace_back(std::string(k), x);
+    if (!valid_path(c, k, at)) continue;
+    check_value(c, x, at);
+    out.emplace_back(std::string(k), x);
   }
   return out;
 }
@@ -50,6 +66,7 @@ std::vector<sweep_value> read_grid(checker& c, const json::value& v,
     if (values == nullptr) continue;
     std::set<std::string> seen;
     for (std::size_t i = 0; i < values->size(); ++i) {
+      check_value(c, (*values)[i], pointer_to(at, i));
       if (!seen.insert(json::serialize((*values)[i])).second) {
         c.report(pointer_to(at, i),
                  "the value " + json::serialize((*values)[i]) + " is listed twice",
@@ -91,6 +108,11 @@ std::vector<std::uint64_t> read_seeds(checker& c, const section& s) {
     return out;
   }
   if (auto n = c.integer(*v, s.at("seeds"), at_least(1))) {
+    if (*n > max_seeds) {
+      c.report(s.at("seeds"), std::to_string(*n) + " seeds is more than a sweep can hold",
+               "at most " + std::to_string(max_seeds) + "; split the sweep");
+      return out;
+    }
     for (std::int64_t i = 0; i < *n; ++i) out.push_back(first + static_cast<std::uint64_t>(i));
   }
   return out;
@@ -116,6 +138,15 @@ sweep_load_result load_sweep_file(const std::filesystem::path& file) {
   out.name = file.stem().string();
   if (const auto s = c.open(source.document, "", sweep_keys)) {
     c.read_string(*s, "name", out.name);
+    // The name is a directory's (sweeps/<name>): one plain path component.
+    if (s->find("name") != nullptr && (out.name.empty() || out.name.front() == '.' ||
+                                       out.name.find_first_of("/\\") != std::string::npos ||
+                                       std::any_of(out.name.begin(), out.name.end(), [](char ch) {
+                                         return static_cast<unsigned char>(ch) < 0x20;
+                                       }))) {
+      c.report(s->at("name"), "\"" + out.name + "\" cannot name a directory",
+               "use letters, digits, '_', '-' and '.', not first");
+    }
     c.read_string(*s, "description", out.description);
     if (auto scenario = c.required_string(*s, "scenario")) {
       out.scenario = std::filesystem::path(*scenario).is_absolute()

@@ -423,6 +423,7 @@ boost::json::value sweep_schema() {
       {"$schema", {{"type", "string"}}},
       {"name",
        {{"type", "string"},
+        {"pattern", "^[^./\\\\][^/\\\\]*$"},
         {"description",
          "the sweep's name (default: the file's stem); the default output "
          "directory is sweeps/<name>"}}},
@@ -443,7 +444,7 @@ boost::json::value sweep_schema() {
         {"items", overrides}}},
       {"seeds",
        {{"description", "a count of seeds (first_seed, first_seed + 1, ...) or a list of seeds"},
-        {"oneOf", json::array{{{"type", "integer"}, {"minimum", 1}},
+        {"oneOf", json::array{{{"type", "integer"}, {"minimum", 1}, {"maximum", 100000}},
                               {{"type", "array"},
                                {"minItems", 1},
                                {"uniqueItems", true},

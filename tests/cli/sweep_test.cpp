@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli_test_support.hpp"
@@ -127,6 +128,18 @@ TEST(Sweep, BadSweepFilesNameTheFileThePlaceAndTheFix) {
        "point p00: --set agents.ensemble.params.sample=1: error"},
       {R"("seeds": 2, "grid": {"agents.ensemble.params.samples": [0, 3]})",
        "point p00: --set agents.ensemble.params.samples=0: error"},
+      {R"("seeds": 1000000000)", "1000000000 seeds is more than a sweep can hold"},
+      {R"("seeds": 2000, "grid": {"agents.ensemble.params.samples": [1, 3, 5, 7, 9, 11, 13,
+          15, 17, 19, 21, 23, 25, 27, 29, 31, 33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57,
+          59, 61, 63, 65, 67, 69, 71, 73, 75, 77, 79, 81, 83, 85, 87, 89, 91, 93, 95, 97, 99,
+          101]})",
+       "51 points x 2000 seeds is more than 100000 runs"},
+      {R"("seeds": 2, "points": [{"agents.ensemble.params.samples": 3},
+                                 {"agents.ensemble.params.samples": 3}])",
+       "point 1 is the same as point 0"},
+      {R"("seeds": 2, "name": "../elsewhere")", "cannot name a directory"},
+      {R"("seeds": 2, "grid": {"agents.ensemble.params.voting": ["majority", "a\nb"]})",
+       "may not hold a line break"},
   };
   for (const auto& c : cases) {
     const auto file = sweep_file(dir, c.body);
@@ -340,6 +353,43 @@ TEST(Sweep, InterruptedSweepKeepsWhatFinishedAndResumes) {
   EXPECT_EQ(csv(out / "results.csv").size(), 5u);
 }
 
+// A run whose files were damaged after it finished is run again, not silently left out.
+TEST(Sweep, ADamagedFinishedRunIsRunAgain) {
+  const auto dir = scratch("sweep-damaged");
+  const auto file = sweep_file(dir, R"("seeds": 3)");
+  const auto out = dir / "out";
+  ASSERT_EQ(colony("sweep " + file.string() + " --out " + out.string()).exit_code, 0);
+  const auto results = read_file(out / "results.csv");
+  std::ofstream(out / "runs/p00-s2/summary.json") << "{\"arrived\": ";  // truncated
+  fs::remove(out / "runs/p00-s3/events.jsonl");
+  const auto r = colony("sweep " + file.string() + " --out " + out.string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("3 runs (1 already done, 2 run now, 0 failed)"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(read_file(out / "results.csv"), results);
+}
+
+// Metrics that only some points have (a library switched on by one of them) are columns, empty
+// where a run does not report them.
+TEST(Sweep, MetricsOfEveryPointAreColumns) {
+  const auto dir = scratch("sweep-union");
+  fs::create_directories(dir);
+  const auto file = dir / "sweep.json";
+  std::ofstream(file) << "{\"scenario\": \"" << (examples() / "library_learning.json").string()
+                      << R"(", "until": "3d", "seeds": 1, "metrics": ["library_hit_rate", "cost"],
+                            "points": [{"library.enabled": false}, {"library.enabled": true}]})";
+  const auto out = dir / "out";
+  const auto r = colony("sweep " + file.string() + " --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = csv(out / "results.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  const auto hit = column(rows[0], "library_hit_rate");
+  EXPECT_EQ(rows[1][hit], "");  // no library, no hit rate
+  EXPECT_GT(std::stod(rows[2][hit]), 0.0);
+  const auto aggregate = csv(out / "aggregate.csv");
+  EXPECT_EQ(aggregate[1][column(aggregate[0], "library_hit_rate_mean")], "");
+}
+
 TEST(Sweep, AFailedRunIsReportedWithItsLogAndLeftOutOfTheResults) {
   const auto dir = scratch("sweep-fail");
   const auto file = sweep_file(dir, R"("seeds": 3)");
@@ -400,9 +450,56 @@ TEST(Rerun, ReproducesARunFromItsManifestAndSaysSo) {
   EXPECT_EQ(edited.exit_code, 2);
   EXPECT_NE(edited.output.find("changed since the run"), std::string::npos) << edited.output;
   EXPECT_FALSE(fs::exists(dir / "c"));
+  // A run cannot be rerun into its own directory: it would be overwritten and then "match".
+  std::ofstream(run / "scenario.json", std::ios::trunc) << read_file(again / "scenario.json");
+  const auto itself = colony("rerun " + run.string() + " --force --out " + run.string());
+  EXPECT_EQ(itself.exit_code, 2);
+  EXPECT_NE(itself.output.find("is the run itself"), std::string::npos) << itself.output;
+  // A manifest that colony run did not write that way is refused, field by field.
+  const auto manifest_text = read_file(again / "manifest.json");
+  for (const auto& [from, to, field] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"\"seed\": 9", "\"seed\": -3", "seed"},
+           {"\"threads\": 2", "\"threads\": -1", "threads"},
+           {"\"until_seconds\": 43200", "\"until_seconds\": 1e300", "until_seconds"},
+           {"\"finished\"", "\"ended\"", "finished"}}) {
+    auto text = manifest_text;
+    const auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    std::ofstream(again / "manifest.json", std::ios::trunc) << text;
+    const auto bad = colony("rerun " + again.string() + " --out " + (dir / "d").string());
+    EXPECT_EQ(bad.exit_code, 2) << to << "\n" << bad.output;
+    EXPECT_NE(bad.output.find("\"" + field + "\""), std::string::npos) << bad.output;
+    EXPECT_FALSE(fs::exists(dir / "d"));
+  }
   const auto none = colony("rerun " + (dir / "nowhere").string());
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_NE(none.output.find("manifest.json: cannot read"), std::string::npos) << none.output;
+}
+
+// A run that started from a saved library is reproduced only from that same library.
+TEST(Rerun, NeedsTheLibraryTheRunStartedFrom) {
+  const auto dir = scratch("rerun-library");
+  const auto scenario = (examples() / "library_learning.json").string();
+  const auto first = dir / "first", second = dir / "second";
+  ASSERT_EQ(colony("run " + scenario + " --quiet --until 5d --out " + first.string()).exit_code, 0);
+  ASSERT_EQ(colony("run " + scenario + " --quiet --until 5d --seed 2 --library " + first.string() +
+                   " --out " + second.string())
+                .exit_code,
+            0);
+  EXPECT_TRUE(read_json(second / "manifest.json").contains("library_hash"));
+  const auto same = colony("rerun " + second.string());
+  EXPECT_EQ(same.exit_code, 0) << same.output;
+  EXPECT_NE(same.output.find("library.sqlite  identical"), std::string::npos) << same.output;
+  // The first run is made again with another seed: its library is another one.
+  ASSERT_EQ(
+      colony("run " + scenario + " --quiet --until 5d --seed 9 --force --out " + first.string())
+          .exit_code,
+      0);
+  const auto changed = colony("rerun " + second.string() + " --out " + (dir / "x").string());
+  EXPECT_EQ(changed.exit_code, 2) << changed.output;
+  EXPECT_NE(changed.output.find("has changed since"), std::string::npos) << changed.output;
 }
 
 }  // namespace
