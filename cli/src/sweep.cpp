@@ -151,13 +151,6 @@ json::object sweep_plan::to_json() const {
           {"runs", std::move(runs_out)}};
 }
 
-std::vector<std::string> sweep_metric_names() {
-  auto out = base_metrics;
-  out.insert(out.end(), library_metrics.begin(), library_metrics.end());
-  out.insert(out.end(), store_metrics.begin(), store_metrics.end());
-  return out;
-}
-
 result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::string>& extra_sets) {
   agents::register_builtin_kinds();
   auto loaded = scenarios::load_sweep_file(file);

@@ -65,18 +65,15 @@ struct sweep_plan {
   [[nodiscard]] boost::json::object to_json() const;
 };
 
-/// The metrics every sweep can report (results.csv's columns after the seed), in order. Those
-/// of the library, the stores and the backends appear when the scenario has them.
-[[nodiscard]] std::vector<std::string> sweep_metric_names();
-
 /// Reads and checks the sweep file at `file` and expands it; `extra_sets` are added to its fixed
 /// overrides (the command line's --set). Fails with errc::bad_input, every problem on its own
 /// line, each naming the file, its line and column, and the fix.
 [[nodiscard]] result<sweep_plan> load_sweep(const std::filesystem::path& file,
                                             const std::vector<std::string>& extra_sets = {});
 
-/// A run's metrics, by name, from its run directory (summary.json and events.jsonl). Fails with
-/// errc::bad_input naming the file when one is missing or malformed.
+/// A run's metrics, by name, from its run directory (summary.json and events.jsonl); NaN where
+/// a value is undefined (cost per success without a success, a success rate or latency without a
+/// task that ended). Fails with errc::bad_input naming the file when one is missing or malformed.
 [[nodiscard]] result<std::map<std::string, double>> run_metrics(const std::filesystem::path& run);
 
 /// Mean, sample standard deviation and the 95% confidence interval of the mean (Student's t

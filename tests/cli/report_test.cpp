@@ -16,7 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// `text` as the report escapes it.
+// `text` as the report must escape it: written out here, not taken from the report, so that the
+// test checks the report against its own oracle.
 std::string escaped(std::string_view text) {
   std::string out;
   for (const char c : text) {
