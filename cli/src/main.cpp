@@ -91,21 +91,6 @@ class progress_bar {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-// The hash of a saved library's two files, as manifest.json records it ("fnv1a64:<hex>" of
-// library.faiss followed by library.sqlite).
-result<std::string> library_hash(const std::string& path) {
-  auto dir = memory::solution_library::locate(path);
-  if (!dir) return dir.error();
-  std::string bytes;
-  for (const auto file :
-       {memory::solution_library::index_file, memory::solution_library::database_file}) {
-    std::ifstream in(*dir / file, std::ios::binary);
-    if (!in) return fail(errc::bad_input, (*dir / file).string() + ": cannot read");
-    bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  return text_hash(bytes);
-}
-
 struct run_flags {
   std::string scenario;
   std::optional<std::uint64_t> seed;

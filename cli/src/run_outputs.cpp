@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "colony/broker/ids.hpp"
+#include "colony/memory/solution_library.hpp"
 
 namespace colony::cli {
 namespace {
@@ -63,6 +64,19 @@ std::string text_hash(std::string_view text) {
   std::snprintf(buf, sizeof buf, "%016llx",
                 static_cast<unsigned long long>(broker::stable_hash(text)));
   return "fnv1a64:" + std::string(buf);
+}
+
+result<std::string> library_hash(const std::filesystem::path& path) {
+  auto dir = memory::solution_library::locate(path);
+  if (!dir) return dir.error();
+  std::string bytes;
+  for (const auto file :
+       {memory::solution_library::index_file, memory::solution_library::database_file}) {
+    std::ifstream in(*dir / file, std::ios::binary);
+    if (!in) return fail(errc::bad_input, (*dir / file).string() + ": cannot read");
+    bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return text_hash(bytes);
 }
 
 std::string pretty(const boost::json::value& v) {

@@ -45,6 +45,11 @@ std::string topology_dot(const scenarios::scenario& s, const std::vector<node>& 
 /// "fnv1a64:<16 hex digits>": the hash of a scenario's text that manifest.json records.
 [[nodiscard]] std::string text_hash(std::string_view text);
 
+/// The hash of the saved library at `path` (see solution_library::locate), as manifest.json
+/// records it: text_hash of library.faiss followed by library.sqlite. Fails as locate() does,
+/// or with errc::bad_input naming a file it cannot read.
+[[nodiscard]] result<std::string> library_hash(const std::filesystem::path& path);
+
 /// JSON pretty-printed with 2-space indents and a final newline.
 std::string pretty(const boost::json::value& v);
 

@@ -147,6 +147,8 @@ json::object sweep_plan::to_json() const {
           {"seeds", std::move(seeds_out)},
           {"threads", threads},
           {"until", until},
+          {"library", library.string()},
+          {"library_hash", library_hash},
           {"metrics", json::value_from(metrics)},
           {"runs", std::move(runs_out)}};
 }
@@ -167,6 +169,12 @@ result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::strin
   plan.seeds = f.seeds;
   plan.threads = f.threads;
   plan.until = f.until;
+  if (!f.library.empty()) {
+    plan.library = fs::absolute(f.library).lexically_normal();
+    auto hash = library_hash(plan.library);
+    if (!hash) return hash.error();
+    plan.library_hash = *hash;
+  }
   for (const auto& v : f.set) plan.fixed.push_back(set_arg(v));
   plan.fixed.insert(plan.fixed.end(), extra_sets.begin(), extra_sets.end());
 
@@ -239,6 +247,13 @@ result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::strin
     for (const auto& d : s.problems) {
       problems +=
           (problems.empty() ? "" : "\n") + file.string() + ": point " + p.id + ": " + d.format();
+    }
+    if (s && !plan.library.empty() &&
+        !agents::library_policy::from_json(s.value->library).enabled) {
+      problems += (problems.empty() ? "" : "\n") + file.string() + ": point " + p.id +
+                  ": error: the sweep's runs start from a library (\"library\"), and this "
+                  "point's scenario has none (enable its \"library\" section, or remove "
+                  "\"library\" from the sweep)";
     }
     if (s) loaded_points.push_back(std::move(*s.value));
   }
@@ -514,6 +529,10 @@ result<pid_t> start_run(const sweep_plan& plan, const sweep_run& r, const fs::pa
   if (!plan.until.empty()) {
     args.emplace_back("--until");
     args.push_back(plan.until);
+  }
+  if (!plan.library.empty()) {
+    args.emplace_back("--library");
+    args.push_back(plan.library.string());
   }
   for (const auto& s : r.sets) {
     args.emplace_back("--set");

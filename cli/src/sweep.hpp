@@ -15,7 +15,8 @@
 // sweep.json: {"name", "file" (the sweep file, absolute), "scenario" (absolute),
 //   "scenario_hash", "parameters": [PATH...], "set": ["PATH=VALUE"...] (fixed for every run),
 //   "points": [{"point": "p00", "values": {PATH: VALUE...}}...], "seeds": [N...],
-//   "threads": N, "until": "" or a duration, "metrics": [NAME...],
+//   "threads": N, "until": "" or a duration, "library": "" or a path, "library_hash",
+//   "metrics": [NAME...],
 //   "runs": [{"run": "p00-s1", "point": "p00", "seed": 1, "sets": ["PATH=VALUE"...]}...]}
 // where PATH is a `--set` path as the sweep file gives it and VALUE its JSON value.
 #include <boost/json/object.hpp>
@@ -57,7 +58,9 @@ struct sweep_plan {
   std::vector<sweep_point> points;
   std::vector<std::uint64_t> seeds;
   unsigned threads = 1;
-  std::string until;  ///< "" : the scenario's duration
+  std::string until;              ///< "" : the scenario's duration
+  std::filesystem::path library;  ///< a saved library every run starts from ("" : none)
+  std::string library_hash;       ///< its files' hash: a resume after it changed is refused
   std::vector<std::string> metrics;
   std::vector<sweep_run> runs;  ///< points × seeds, point-major
 

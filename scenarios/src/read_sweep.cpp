@@ -5,6 +5,7 @@
 #include <set>
 
 #include "checker.hpp"
+#include "colony/memory/solution_library.hpp"
 #include "colony/scenarios/sweep_file.hpp"
 #include "json_pointer.hpp"
 #include "source_text.hpp"
@@ -26,9 +27,9 @@ void check_value(checker& c, const json::value& v, const std::string& pointer) {
   }
 }
 
-const std::vector<std::string> sweep_keys = {"$schema",    "name",    "description", "scenario",
-                                             "set",        "grid",    "points",      "seeds",
-                                             "first_seed", "threads", "until",       "metrics"};
+const std::vector<std::string> sweep_keys = {
+    "$schema", "name",       "description", "scenario", "set",     "grid",   "points",
+    "seeds",   "first_seed", "threads",     "until",    "metrics", "library"};
 
 // An override path: dotted or a JSON pointer, never empty, no '='.
 bool valid_path(checker& c, std::string_view path, const std::string& pointer) {
@@ -177,6 +178,16 @@ sweep_load_result load_sweep_file(const std::filesystem::path& file) {
     if (const auto* v = s->find("until")) {
       if (c.duration(*v, s->at("until"), above(0))) {
         out.until = v->is_string() ? std::string(v->as_string()) : json::serialize(*v) + "s";
+      }
+    }
+    if (const auto* v = s->find("library")) {
+      if (auto path = c.string(*v, s->at("library"))) {
+        out.library = std::filesystem::path(*path).is_absolute() ? std::filesystem::path(*path)
+                                                                 : file.parent_path() / *path;
+        if (auto found = memory::solution_library::locate(out.library); !found) {
+          c.report(s->at("library"), found.error().message,
+                   "the path is relative to the sweep file's directory");
+        }
       }
     }
     if (const auto* v = s->find("metrics")) {

@@ -463,6 +463,12 @@ boost::json::value sweep_schema() {
       {"until", described(duration_def(),
                           "stop every run at this simulated time (default: "
                           "run.duration)")},
+      {"library",
+       {{"type", "string"},
+        {"description",
+         "a saved solution library every run starts from (colony run --library): "
+         "a run directory, or the directory or a file of library.faiss and "
+         "library.sqlite, relative to this file's directory"}}},
       {"metrics",
        {{"type", "array"},
         {"minItems", 1},

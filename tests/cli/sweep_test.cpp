@@ -369,6 +369,42 @@ TEST(Sweep, ADamagedFinishedRunIsRunAgain) {
   EXPECT_EQ(read_file(out / "results.csv"), results);
 }
 
+// Every run of a sweep may start from one saved library; the sweep records its hash, and a
+// resume after the library changed is refused rather than mixed.
+TEST(Sweep, RunsStartFromASavedLibrary) {
+  const auto dir = scratch("sweep-library");
+  const auto scenario = (examples() / "library_learning.json").string();
+  const auto saved = dir / "saved";
+  ASSERT_EQ(colony("run " + scenario + " --quiet --until 5d --out " + saved.string()).exit_code, 0);
+  const auto file = dir / "sweep.json";
+  std::ofstream(file) << "{\"scenario\": \"" << scenario
+                      << R"(", "until": "2d", "seeds": 2, "library": "saved"})";
+  const auto out = dir / "out";
+  const auto r = colony("sweep " + file.string() + " --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto manifest = read_json(out / "runs/p00-s2/manifest.json");
+  EXPECT_EQ(manifest.at("library_from").as_string(), saved.string());
+  EXPECT_EQ(manifest.at("library_hash"), read_json(out / "sweep.json").at("library_hash"));
+  // Started warm, the first days already reuse.
+  const auto rows = csv(out / "results.csv");
+  EXPECT_GT(std::stod(rows[1][column(rows[0], "library_hit_rate")]), 0.5);
+
+  ASSERT_EQ(
+      colony("run " + scenario + " --quiet --until 5d --seed 4 --force --out " + saved.string())
+          .exit_code,
+      0);
+  const auto changed = colony("sweep " + file.string() + " --out " + out.string());
+  EXPECT_EQ(changed.exit_code, 2);
+  EXPECT_NE(changed.output.find("holds another sweep"), std::string::npos) << changed.output;
+
+  std::ofstream(dir / "none.json")
+      << "{\"scenario\": \"" << scenario << R"(", "seeds": 1, "library": "nowhere"})";
+  const auto none = colony("sweep " + (dir / "none.json").string());
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.output.find("none.json:1:"), std::string::npos) << none.output;
+  EXPECT_NE(none.output.find("/library: "), std::string::npos) << none.output;
+}
+
 // Metrics that only some points have (a library switched on by one of them) are columns, empty
 // where a run does not report them.
 TEST(Sweep, MetricsOfEveryPointAreColumns) {

@@ -28,8 +28,9 @@ struct sweep_file {
   std::vector<std::uint64_t> seeds;              ///< "seeds": a count from "first_seed", or a list
   unsigned threads = 1;                          ///< "threads": per run
   std::string until;                             ///< "until": "" for the scenario's run.duration
-  std::vector<std::string> metrics;              ///< "metrics": "" for all of them
-  std::vector<std::string> metric_where;         ///< "FILE:LINE:COL" of each of `metrics`
+  std::filesystem::path library;  ///< "library": a saved library every run starts from ("" : none)
+  std::vector<std::string> metrics;       ///< "metrics": "" for all of them
+  std::vector<std::string> metric_where;  ///< "FILE:LINE:COL" of each of `metrics`
 };
 
 struct sweep_load_result {
