@@ -113,50 +113,18 @@ std::string ask_for_run(const fs::path& run) {
   return "is " + run.string() + " a run directory written by colony run?";
 }
 
-// "line:column" of byte `offset` of `text`, both from 1.
-std::string line_column(std::string_view text, std::size_t offset) {
-  offset = std::min(offset, text.size());
-  std::size_t line = 1, column = 1;
-  for (std::size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(column);
-}
-
-result<std::string> read_text(const fs::path& file, const fs::path& run) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    return fail(errc::bad_input, file.string() + ": error: cannot read (" + ask_for_run(run) + ")");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// A file holding one JSON object. A malformed one fails naming the line and column.
+// A file holding one JSON object (read_json_object), its failure pointing the reader at what to
+// do: compare two run directories; run the scenario again for a damaged file.
 result<json::object> read_object(const fs::path& file, const fs::path& run) {
-  auto text = read_text(file, run);
-  if (!text) return text.error();
-  json::stream_parser parser;
-  boost::system::error_code ec;
-  const std::size_t used = parser.write(text->data(), text->size(), ec);
-  if (!ec) parser.finish(ec);
-  if (ec) {
-    return fail(errc::bad_input, file.string() + ":" + line_column(*text, used) +
-                                     ": error: not JSON (" + ec.message() +
-                                     "); the file is damaged: run the scenario again");
+  auto o = read_json_object(file);
+  if (!o) {
+    std::error_code ec;
+    const bool unreadable = !fs::is_regular_file(file, ec);
+    return fail(errc::bad_input, o.error().message + (unreadable ? " (" + ask_for_run(run) + ")"
+                                                                 : "; the file is damaged: run "
+                                                                   "the scenario again"));
   }
-  auto value = parser.release();
-  if (!value.is_object()) {
-    return fail(errc::bad_input,
-                file.string() + ":1:1: error: not a JSON object (" + ask_for_run(run) + ")");
-  }
-  return std::move(value.as_object());
+  return o;
 }
 
 std::string_view text_of(const json::object& o, std::string_view key) {
@@ -381,8 +349,11 @@ result<run_data> read_run(const fs::path& dir) {
   if (!summary) return summary.error();
   run.summary = std::move(*summary);
   if (fs::exists(dir / "scenario.json", ec)) {
-    auto text = read_text(dir / "scenario.json", dir);
-    if (!text) return text.error();
+    auto text = read_file(dir / "scenario.json");
+    if (!text) {
+      return fail(errc::bad_input, (dir / "scenario.json").string() + ": error: cannot read (" +
+                                       ask_for_run(dir) + ")");
+    }
     run.scenario = std::move(*text);
   }
   if (auto events = read_events(run); !events) return events.error();

@@ -6,7 +6,6 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
-#include <sstream>
 
 #include <chrono>
 #include <cstdio>
@@ -450,20 +449,14 @@ struct rerun_flags {
 result<run_flags> rerun_settings(const rerun_flags& f) {
   const fs::path run(f.run);
   const auto manifest_file = run / "manifest.json";
-  std::ifstream in(manifest_file);
-  if (!in) {
+  std::error_code ec;
+  if (!fs::is_regular_file(manifest_file, ec)) {
     return fail(errc::bad_input,
                 manifest_file.string() + ": cannot read (is " + f.run + " a run directory?)");
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  boost::json::error_code jec;
-  const auto parsed = boost::json::parse(text.str(), jec);
-  if (jec || !parsed.is_object()) {
-    return fail(errc::bad_input, manifest_file.string() + ": not a JSON object" +
-                                     (jec ? ": " + jec.message() : std::string()));
-  }
-  const auto& m = parsed.as_object();
+  const auto parsed = read_json_object(manifest_file);
+  if (!parsed) return parsed.error();
+  const auto& m = *parsed;
   const auto field = [&](std::string_view key, auto check) -> const boost::json::value* {
     const auto* v = m.if_contains(key);
     return v != nullptr && check(*v) ? v : nullptr;
@@ -497,13 +490,9 @@ result<run_flags> rerun_settings(const rerun_flags& f) {
   }
   // The scenario copy must be the one the run used.
   const auto scenario_file = run / "scenario.json";
-  std::ifstream scenario_in(scenario_file, std::ios::binary);
-  std::stringstream scenario_text;
-  scenario_text << scenario_in.rdbuf();
-  if (!scenario_in) {
-    return fail(errc::bad_input, scenario_file.string() + ": cannot read");
-  }
-  if (text_hash(scenario_text.str()) != hash->as_string()) {
+  const auto scenario_text = read_file(scenario_file);
+  if (!scenario_text) return fail(errc::bad_input, scenario_file.string() + ": cannot read");
+  if (text_hash(*scenario_text) != hash->as_string()) {
     return fail(errc::bad_input, scenario_file.string() +
                                      ": changed since the run (its hash is not the manifest's "
                                      "scenario_hash): restore it, or run it as a new scenario");
@@ -536,7 +525,6 @@ result<run_flags> rerun_settings(const rerun_flags& f) {
                            (run.lexically_normal().filename().string() + "-rerun"))
                               .string()
                         : f.out;
-  std::error_code ec;
   if (fs::exists(r.out, ec) && fs::equivalent(r.out, run, ec)) {
     return fail(errc::bad_input, r.out +
                                      ": is the run itself, which the rerun would overwrite: "

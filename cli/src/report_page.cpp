@@ -1,12 +1,11 @@
 #include "report_page.hpp"
 
+#include "run_outputs.hpp"
+
 #include <algorithm>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/json/stream_parser.hpp>
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
 namespace colony::cli::reporting {
@@ -83,14 +82,6 @@ var parts=svg.querySelectorAll('[data-series="'+key+'"]:not(.legend-item)');
 for(var k=0;k<parts.length;k++)parts[k].classList.toggle('off');});
 })();
 )";
-
-std::string read_all(const fs::path& path, bool& ok) {
-  std::ifstream in(path, std::ios::binary);
-  ok = static_cast<bool>(in);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The fields of one CSV line; a quoted field may hold commas and doubled quotes.
 std::vector<std::string> split_csv(std::string_view line) {
@@ -243,11 +234,10 @@ result<csv_table> read_csv(const fs::path& path) {
   if (!fs::is_regular_file(path)) {
     return fail(errc::bad_input, path.string() + ": error: missing");
   }
-  bool ok = false;
-  const std::string text = read_all(path, ok);
-  if (!ok) return fail(errc::bad_input, path.string() + ": error: cannot be read");
+  const auto text = read_file(path);
+  if (!text) return fail(errc::bad_input, path.string() + ": error: cannot be read");
   csv_table table{.path = path};
-  std::istringstream in(text);
+  std::istringstream in(*text);
   std::string line;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -296,35 +286,6 @@ result<std::vector<double>> numbers(const csv_table& table, std::string_view col
     }
   }
   return out;
-}
-
-result<json::object> read_json_object(const fs::path& path) {
-  if (!fs::is_regular_file(path)) {
-    return fail(errc::bad_input, path.string() + ": error: missing");
-  }
-  bool ok = false;
-  const std::string text = read_all(path, ok);
-  if (!ok) return fail(errc::bad_input, path.string() + ": error: cannot be read");
-  json::stream_parser parser;
-  boost::system::error_code ec;
-  const std::size_t used = parser.write_some(text.data(), text.size(), ec);
-  if (!ec) parser.finish(ec);
-  if (ec) {
-    // Name the line and column where the parser stopped.
-    std::size_t line = 1, column = 1;
-    for (std::size_t i = 0; i < used && i < text.size(); ++i) {
-      column = text[i] == '\n' ? 1 : column + 1;
-      line += text[i] == '\n' ? 1 : 0;
-    }
-    return fail(errc::bad_input, path.string() + ":" + std::to_string(line) + ":" +
-                                     std::to_string(column) + ": error: not JSON (" + ec.message() +
-                                     ")");
-  }
-  auto value = parser.release();
-  if (!value.is_object()) {
-    return fail(errc::bad_input, path.string() + ": error: not a JSON object");
-  }
-  return std::move(value.as_object());
 }
 
 json_fields::json_fields(const json::object& o, fs::path file) : root_(o), file_(std::move(file)) {}

@@ -66,10 +66,6 @@ struct csv_table {
 /// something else.
 [[nodiscard]] bool parse_number(std::string_view text, double& out);
 
-/// Reads `path` as one JSON object. Fails with errc::bad_input naming the file when it is
-/// missing, not JSON or not an object.
-[[nodiscard]] result<boost::json::object> read_json_object(const std::filesystem::path& path);
-
 /// The fields of a JSON file by JSON pointer ("/latency_ms/p95"). A required field that is
 /// missing or mistyped reads as empty and records the first such problem; check() reports it.
 class json_fields {

@@ -13,6 +13,7 @@
 #include "report_page.hpp"
 #include "report_timeline.hpp"
 #include "report_topology.hpp"
+#include "run_outputs.hpp"
 #include "topology_view.hpp"
 
 namespace colony::cli::reporting {

@@ -8,6 +8,7 @@
 
 #include "report_chart.hpp"
 #include "report_page.hpp"
+#include "run_outputs.hpp"
 
 namespace colony::cli::reporting {
 namespace {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -72,9 +73,9 @@ result<std::string> library_hash(const std::filesystem::path& path) {
   std::string bytes;
   for (const auto file :
        {memory::solution_library::index_file, memory::solution_library::database_file}) {
-    std::ifstream in(*dir / file, std::ios::binary);
-    if (!in) return fail(errc::bad_input, (*dir / file).string() + ": cannot read");
-    bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const auto text = read_file(*dir / file);
+    if (!text) return fail(errc::bad_input, (*dir / file).string() + ": cannot read");
+    bytes += *text;
   }
   return text_hash(bytes);
 }
@@ -84,6 +85,39 @@ std::string pretty(const boost::json::value& v) {
   pretty_into(out, v, 0);
   out += '\n';
   return out;
+}
+
+std::optional<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::nullopt;
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+result<boost::json::object> read_json_object(const std::filesystem::path& path) {
+  const auto text = read_file(path);
+  if (!text) return fail(errc::bad_input, path.string() + ": error: cannot read");
+  boost::json::stream_parser parser;
+  boost::system::error_code ec;
+  const std::size_t used = parser.write_some(text->data(), text->size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    // Name the line and column where the parser stopped.
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < used && i < text->size(); ++i) {
+      column = (*text)[i] == '\n' ? 1 : column + 1;
+      line += (*text)[i] == '\n' ? 1 : 0;
+    }
+    return fail(errc::bad_input, path.string() + ":" + std::to_string(line) + ":" +
+                                     std::to_string(column) + ": error: not JSON (" + ec.message() +
+                                     ")");
+  }
+  auto value = parser.release();
+  if (!value.is_object()) {
+    return fail(errc::bad_input, path.string() + ": error: not a JSON object");
+  }
+  return std::move(value.as_object());
 }
 
 result<void> write_file(const std::filesystem::path& path, std::string_view text) {
@@ -326,14 +360,6 @@ std::string topology_dot(const scenarios::scenario& s, const std::vector<node>& 
 
 namespace {
 
-std::optional<std::string> file_text(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) return std::nullopt;
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // Where two texts first differ: "line N" (1-based), or "length" when one is a prefix.
 std::string first_difference(std::string_view a, std::string_view b) {
   const auto at = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
@@ -357,8 +383,8 @@ result<bool> compare_outputs(const std::filesystem::path& a, const std::filesyst
   };
   for (const char* file : {"events.jsonl", "metrics.csv", "topology.jsonl", "topology.json",
                            "topology.dot", "scenario.json", "library.faiss", "library.sqlite"}) {
-    const auto x = file_text(a / file);
-    const auto y = file_text(b / file);
+    const auto x = read_file(a / file);
+    const auto y = read_file(b / file);
     if (!x && !y) continue;
     if (!x || !y) {
       same = false;
@@ -374,7 +400,7 @@ result<bool> compare_outputs(const std::filesystem::path& a, const std::filesyst
   std::optional<boost::json::object> sums[2];
   for (int i = 0; i < 2; ++i) {
     const auto path = (i == 0 ? a : b) / "summary.json";
-    const auto text = file_text(path);
+    const auto text = read_file(path);
     if (!text) continue;
     boost::json::error_code ec;
     auto v = boost::json::parse(*text, ec);

@@ -2,6 +2,7 @@
 // The files of a run directory, written from what a scenario_run measured.
 #include <boost/json/object.hpp>
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -29,6 +30,14 @@ boost::json::object summary(const scenarios::scenario& s, const run_totals& t, d
 /// topology.json and topology.dot: the network as built.
 boost::json::object topology_json(const scenarios::scenario& s, const std::vector<node>& nodes);
 std::string topology_dot(const scenarios::scenario& s, const std::vector<node>& nodes);
+
+/// The whole of the file at `path`; nothing when it cannot be opened.
+[[nodiscard]] std::optional<std::string> read_file(const std::filesystem::path& path);
+
+/// The JSON object in the file at `path`. Fails with errc::bad_input: "PATH: error: cannot
+/// read" when it cannot be opened, "PATH:LINE:COL: error: not JSON (why)" where the parser
+/// stopped, "PATH: error: not a JSON object" for another value.
+[[nodiscard]] result<boost::json::object> read_json_object(const std::filesystem::path& path);
 
 /// Writes `text` to `path`. Fails with errc::io_error naming the file.
 [[nodiscard]] result<void> write_file(const std::filesystem::path& path, std::string_view text);

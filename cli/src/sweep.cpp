@@ -106,14 +106,6 @@ std::string value_cell(const json::value* v) {
   return csv_cell(json_text(*v));
 }
 
-// The whole of `file` ("" when it cannot be read).
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 const json::value* value_of(const sweep_point& p, const std::string& parameter) {
   for (const auto& [path, v] : p.values) {
     if (path == parameter) return &v;
@@ -258,8 +250,7 @@ result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::strin
     if (s) loaded_points.push_back(std::move(*s.value));
   }
   if (!problems.empty()) return fail(errc::bad_input, problems);
-  const auto text = read_text(plan.scenario);
-  plan.scenario_hash = text_hash(text);
+  plan.scenario_hash = text_hash(read_file(plan.scenario).value_or(""));
 
   // The metrics: those named, each one the scenario's runs report; all of them otherwise.
   const auto available = metrics_of(loaded_points);
@@ -295,23 +286,12 @@ result<sweep_plan> load_sweep(const fs::path& file, const std::vector<std::strin
   return plan;
 }
 
-result<std::map<std::string, double>> run_metrics(const fs::path& run) {
+result<run_measures> run_metrics(const fs::path& run) {
   const auto summary_file = run / "summary.json";
-  std::error_code ec;
-  if (!fs::is_regular_file(summary_file, ec)) {
-    return fail(errc::bad_input, summary_file.string() + ": missing (the run did not finish)");
-  }
-  json::value parsed;
-  {
-    json::error_code jec;
-    parsed = json::parse(read_text(summary_file), jec);
-    if (jec || !parsed.is_object()) {
-      return fail(errc::bad_input, summary_file.string() + ": not a JSON object" +
-                                       (jec ? ": " + jec.message() : std::string()));
-    }
-  }
-  const auto& o = parsed.as_object();
-  std::map<std::string, double> out;
+  const auto parsed = read_json_object(summary_file);
+  if (!parsed) return parsed.error();
+  const auto& o = *parsed;
+  run_measures out;
   const auto number = [](const json::object& from, std::string_view key) -> std::optional<double> {
     const auto* v = from.if_contains(key);
     if (v == nullptr || !v->is_number()) return std::nullopt;
@@ -502,12 +482,14 @@ class stop_signals {
   struct sigaction before_term_ {};
 };
 
-// Whether `run` finished: its manifest says so and its results can be read (a run whose files
-// were damaged since is run again).
-bool finished(const fs::path& run) {
-  json::error_code jec;
-  const auto m = json::parse(read_text(run / "manifest.json"), jec);
-  return !jec && m.is_object() && m.as_object().contains("finished") && run_metrics(run);
+// The metrics of `run` if it finished: its manifest says so and its results can be read (a run
+// whose files were damaged since is run again).
+std::optional<run_measures> finished(const fs::path& run) {
+  const auto manifest = read_json_object(run / "manifest.json");
+  if (!manifest || !manifest->contains("finished")) return std::nullopt;
+  auto m = run_metrics(run);
+  if (!m) return std::nullopt;
+  return std::move(*m);
 }
 
 // Starts `colony run` for `r`, its output going to `log`. Returns its pid.
@@ -558,7 +540,7 @@ result<pid_t> start_run(const sweep_plan& plan, const sweep_run& r, const fs::pa
 
 // The last non-empty line of `log`, to say why a run failed.
 std::string last_line(const fs::path& log) {
-  std::istringstream in(read_text(log));
+  std::istringstream in(read_file(log).value_or(""));
   std::string last;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty()) last = line;
@@ -566,10 +548,9 @@ std::string last_line(const fs::path& log) {
   return last;
 }
 
-// Writes results.csv and aggregate.csv from the runs that finished. Returns the problems of
-// runs that did not, or whose results cannot be read, one line each.
-result<std::string> write_results(const sweep_plan& plan, const fs::path& out,
-                                  const std::set<std::string>& failed) {
+// Writes results.csv and aggregate.csv from the metrics of the runs that finished, by run id.
+result<void> write_results(const sweep_plan& plan, const fs::path& out,
+                           const std::map<std::string, run_measures>& measured) {
   std::ostringstream results, aggregate;
   results << "run,point";
   aggregate << "point";
@@ -590,21 +571,17 @@ result<std::string> write_results(const sweep_plan& plan, const fs::path& out,
   // Per point and metric, the values of its finished runs.
   std::vector<std::vector<std::vector<double>>> values(
       plan.points.size(), std::vector<std::vector<double>>(plan.metrics.size()));
-  std::string unreadable;
   for (const auto& r : plan.runs) {
-    auto m = run_metrics(out / "runs" / r.id);
-    if (!m) {
-      // A failed run is named already; one that finished and cannot be read is named here.
-      if (failed.count(r.id) == 0) unreadable += "run " + r.id + ": " + m.error().message + "\n";
-      continue;
-    }
+    const auto m = measured.find(r.id);
+    if (m == measured.end()) continue;  // failed or not run: named on stderr already
     const auto& point = plan.points[r.point];
     results << r.id << ',' << point.id;
     for (const auto& p : plan.parameters) results << ',' << value_cell(value_of(point, p));
     results << ',' << r.seed;
     for (std::size_t i = 0; i < plan.metrics.size(); ++i) {
-      const auto it = m->find(plan.metrics[i]);
-      const double v = it != m->end() ? it->second : std::numeric_limits<double>::quiet_NaN();
+      const auto it = m->second.find(plan.metrics[i]);
+      const double v =
+          it != m->second.end() ? it->second : std::numeric_limits<double>::quiet_NaN();
       results << ',' << number_cell(v);
       if (!std::isnan(v)) values[r.point][i].push_back(v);
     }
@@ -624,9 +601,8 @@ result<std::string> write_results(const sweep_plan& plan, const fs::path& out,
     }
     aggregate << '\n';
   }
-  if (auto w = write_file(out / "results.csv", results.str()); !w) return w.error();
-  if (auto w = write_file(out / "aggregate.csv", aggregate.str()); !w) return w.error();
-  return unreadable;
+  if (auto w = write_file(out / "results.csv", results.str()); !w) return w;
+  return write_file(out / "aggregate.csv", aggregate.str());
 }
 
 }  // namespace
@@ -637,13 +613,12 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
   const auto expanded = plan.to_json();
   // A directory holding another sweep is never mixed with this one.
   if (fs::exists(out / "sweep.json", ec)) {
-    json::error_code jec;
-    auto before = json::parse(read_text(out / "sweep.json"), jec);
-    if (jec || !before.is_object()) {
+    auto before = read_json_object(out / "sweep.json");
+    if (!before) {
       return fail(errc::bad_input,
-                  (out / "sweep.json").string() + ": not a sweep's record: choose another --out");
+                  before.error().message + ": not a sweep's record: choose another --out");
     }
-    auto& was = before.as_object();
+    auto& was = *before;
     auto now = expanded;
     was.erase("file");
     now.erase("file");
@@ -665,9 +640,15 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
   }
   if (auto w = write_file(out / "sweep.json", pretty(expanded)); !w) return w.error();
 
+  // Each run's metrics are read once: here for those finished before, as each ends for the rest.
+  std::map<std::string, run_measures> measured;
   std::vector<const sweep_run*> pending;
   for (const auto& r : plan.runs) {
-    if (!finished(out / "runs" / r.id)) pending.push_back(&r);
+    if (auto m = finished(out / "runs" / r.id)) {
+      measured.emplace(r.id, std::move(*m));
+    } else {
+      pending.push_back(&r);
+    }
   }
   const std::size_t skipped = plan.runs.size() - pending.size();
   const unsigned jobs =
@@ -676,7 +657,6 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
   std::map<pid_t, const sweep_run*> running;
   std::size_t next = 0, done = skipped, failed = 0;
   std::string failures;
-  std::set<std::string> failed_runs;
   bar.update(done, 0, failed);
   const stop_signals signals;
   while (next < pending.size() || !running.empty()) {
@@ -687,7 +667,7 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
       for (const auto& [p, r] : running) waitpid(p, nullptr, 0);
       bar.done();
       std::cerr << failures;
-      if (auto w = write_results(plan, out, failed_runs); !w) return w.error();
+      if (auto w = write_results(plan, out, measured); !w) return w.error();
       return fail(errc::run_failed,
                   out.string() + ": interrupted with " + std::to_string(done - failed) + " of " +
                       std::to_string(plan.runs.size()) +
@@ -726,24 +706,26 @@ result<std::size_t> run_sweep(const sweep_plan& plan, const sweep_options& optio
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!ok) {
       ++failed;
-      failed_runs.insert(r.id);
       const auto log = out / "logs" / (r.id + ".log");
       failures += "run " + r.id + " failed (" +
                   (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
                                      : "signal " + std::to_string(WTERMSIG(status))) +
                   "): " + last_line(log) + " (log: " + log.string() + ")\n";
+      continue;
     }
+    auto m = run_metrics(out / "runs" / r.id);
+    if (!m) {
+      // Finished, and yet its results cannot be read: left out, and counted as failed.
+      ++failed;
+      failures += "run " + r.id + ": " + m.error().message + "\n";
+      continue;
+    }
+    measured.emplace(r.id, std::move(*m));
   }
   bar.update(done, 0, failed);
   bar.done();
   std::cerr << failures;
-  auto unreadable = write_results(plan, out, failed_runs);
-  if (!unreadable) return unreadable.error();
-  if (!unreadable->empty()) {
-    // Finished, and yet its results cannot be read: left out, and counted as failed.
-    std::cerr << *unreadable;
-    failed += static_cast<std::size_t>(std::count(unreadable->begin(), unreadable->end(), '\n'));
-  }
+  if (auto w = write_results(plan, out, measured); !w) return w.error();
   if (options.progress) {
     std::printf(
         "%s: %zu runs (%zu already done, %zu run now, %zu failed); results.csv, "

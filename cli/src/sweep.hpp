@@ -74,10 +74,13 @@ struct sweep_plan {
 [[nodiscard]] result<sweep_plan> load_sweep(const std::filesystem::path& file,
                                             const std::vector<std::string>& extra_sets = {});
 
+/// Metrics by name.
+using run_measures = std::map<std::string, double>;
+
 /// A run's metrics, by name, from its run directory (summary.json and events.jsonl); NaN where
 /// a value is undefined (cost per success without a success, a success rate or latency without a
 /// task that ended). Fails with errc::bad_input naming the file when one is missing or malformed.
-[[nodiscard]] result<std::map<std::string, double>> run_metrics(const std::filesystem::path& run);
+[[nodiscard]] result<run_measures> run_metrics(const std::filesystem::path& run);
 
 /// Mean, sample standard deviation and the 95% confidence interval of the mean (Student's t
 /// with n - 1 degrees of freedom). With one value, sd and the interval are NaN.
